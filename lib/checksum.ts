@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+
+/** Inputs of a consumer checksum: identifiers and delivered (sealed) material, never a plaintext. */
+export interface ChecksumInput {
+  readonly credential: string;
+  readonly generation: number;
+  readonly accessKeyId: string;
+  /** What is delivered to the consumer's Secret: ciphertexts for sealed, a marker for plain. */
+  readonly material: Readonly<Record<string, string>>;
+}
+
+/** The annotation key on a consumer's pod template. */
+export function checksumAnnotation(credential: string): string {
+  return `rekey.dev/${credential}-checksum`;
+}
+
+/** A short (16 hex) SHA-256 of the inputs; changes with every rotation. */
+export function consumerChecksum(input: ChecksumInput): string {
+  const material = Object.keys(input.material)
+    .sort()
+    .map((k) => [k, input.material[k]]);
+  return createHash('sha256')
+    .update(JSON.stringify([input.credential, input.generation, input.accessKeyId, material]))
+    .digest('hex')
+    .slice(0, 16);
+}

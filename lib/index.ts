@@ -1,0 +1,15 @@
+export * from './alias-set.js';
+export * from './checksum.js';
+export * from './credential.js';
+export * from './delivery.js';
+export * from './errors.js';
+export * from './ledger.js';
+export * from './log.js';
+export * from './provider.js';
+export * from './rekey-chart.js';
+export * from './rotation-policy.js';
+export * from './secret-value.js';
+export * from './spec.js';
+export * from './spec-app.js';
+export * from './workload.js';
+export type * from './providers/provider.js';
