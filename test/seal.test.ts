@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { constants, createDecipheriv, createPrivateKey, privateDecrypt } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { constants, createDecipheriv, createPrivateKey, createPublicKey, privateDecrypt } from 'node:crypto';
 import { join } from 'node:path';
 
 import { describe, expect, it } from '@jest/globals';
@@ -129,6 +131,32 @@ describe('seal: sealed-secrets vectors', () => {
     expect(CERT.modulusBits).toBe(4096);
     expect(CERT.modulusBytes).toBe(512);
     expect(CERT.notAfter.toISOString()).toBe('2126-10-30T19:17:46.000Z');
+  });
+});
+
+describe('SealingCertificate.fingerprint: independent cross-check with ssh-keygen', () => {
+  it('GIVEN cert4096.pem WHEN its public key is fingerprinted by OpenSSH THEN ssh-keygen prints the same text', () => {
+    // ssh.FingerprintSHA256 is what OpenSSH prints with `ssh-keygen -l -E sha256` (package openssh-client)
+    const probe = spawnSync('ssh-keygen', ['-?'], { encoding: 'utf8' });
+    if (probe.error) {
+      if (process.env.CI === 'true') throw new Error('ssh-keygen is required in CI: apt-get install -y openssh-client');
+      console.warn('!!! SKIPPING the ssh-keygen fingerprint cross-check: ssh-keygen not found (apt-get install -y openssh-client) !!!');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'rekey-seal-'));
+    try {
+      const spki = join(dir, 'pub.pem');
+      writeFileSync(spki, createPublicKey(CERT_PEM).export({ type: 'spki', format: 'pem' }));
+      const conv = spawnSync('ssh-keygen', ['-i', '-m', 'PKCS8', '-f', spki], { encoding: 'utf8' });
+      expect(conv.status).toBe(0);
+      const sshPub = join(dir, 'pub.ssh');
+      writeFileSync(sshPub, conv.stdout);
+      const fp = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', sshPub], { encoding: 'utf8' });
+      expect(fp.status).toBe(0);
+      expect(fp.stdout.split(' ')[1]).toBe(CERT.fingerprint);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
