@@ -11,6 +11,7 @@ import { Provider } from './provider.js';
 import type { PolicySpec } from './providers/provider.js';
 import { RekeyChart } from './rekey-chart.js';
 import { RotationPolicy } from './rotation-policy.js';
+import { sealingScopeAnnotations } from './seal.js';
 import { Workload, type IWorkload } from './workload.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -342,7 +343,7 @@ export class Credential extends Construct {
         encryptedData[a.secretKey!] = sealed.secretAccessKey;
       }
     }
-    const scopeAnnotations = scopeAnnotationsOf(this.delivery.scope!);
+    const scopeAnnotations = sealingScopeAnnotations(this.delivery.scope!);
     new SealedSecret(this, id, {
       metadata: { name: t.secretName, namespace: t.namespace, labels, annotations: { ...annotations, ...scopeAnnotations } },
       spec: {
@@ -415,13 +416,6 @@ export class Credential extends Construct {
 
 function isWorkload(x: unknown): x is IWorkload {
   return typeof x === 'object' && x !== null && 'renderedHere' in x && 'annotatePodTemplate' in x && !(x instanceof ApiObject);
-}
-
-/** The annotations kubeseal writes for a scope. */
-export function scopeAnnotationsOf(scope: 'strict' | 'namespace-wide' | 'cluster-wide'): Record<string, string> {
-  if (scope === 'namespace-wide') return { 'sealedsecrets.bitnami.com/namespace-wide': 'true' };
-  if (scope === 'cluster-wide') return { 'sealedsecrets.bitnami.com/cluster-wide': 'true' };
-  return {};
 }
 
 /** An AWS shared-credentials file for one profile. */

@@ -1,7 +1,5 @@
 import { ValidationError } from './errors.js';
-
-/** Who may decrypt a SealedSecret: bound to namespace and name, to the namespace, or anywhere. */
-export type SealingScopeName = 'strict' | 'namespace-wide' | 'cluster-wide';
+import type { SealingScopeName } from './seal.js';
 
 /** Options of `Delivery.sealed`. */
 export interface SealedDeliveryOptions {
