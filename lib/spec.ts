@@ -115,7 +115,7 @@ const deliverySchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('sealed'), scope: enumOf(SEALING_SCOPES, 'scope').default('strict') }),
     z.strictObject({ kind: z.literal('plain'), acknowledgeInsecure: z.boolean().default(false) }),
   ],
-  { error: m('must have kind sealed or plain', 'Set delivery.kind: sealed (or plain for a local cluster).') },
+  { error: m('must be sealed or plain', 'Set delivery.kind: sealed (or plain for a local cluster).') },
 );
 
 const targetSchema = z.strictObject({ namespace: namespaceName, secretName });
@@ -159,7 +159,7 @@ const rotationPolicySchema = z.discriminatedUnion(
         .default(300),
     }),
   ],
-  { error: m('must have mode Manual or TimeBased', 'Set rotationPolicy.mode: Manual, or TimeBased with intervalDays.') },
+  { error: m('must be Manual or TimeBased', 'Set rotationPolicy.mode: Manual, or TimeBased with intervalDays.') },
 );
 
 const identitySchema = z.strictObject({
@@ -336,12 +336,13 @@ export interface SpecSource {
  * one line naming the file, the field path, the value and the fix.
  */
 export function parseSpec(text: string, source: SpecSource = { file: 'rekey.yaml' }): RekeySpec {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
+    const detail = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new ValidationError(
-      `${source.file}${line ? ` line ${line}` : ''} is not valid YAML: got ${e.code}. ${e.message.split('\n')[0]}`,
+      `${source.file}${line ? ` line ${line}` : ''} is not valid YAML: got ${e.code} (${detail}). Fix the YAML syntax there.`,
       { code: 'SPEC_YAML' },
     );
   }
@@ -367,7 +368,7 @@ export function loadSpec(path: string, displayName?: string): RekeySpec {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ValidationError(`${file} cannot be read: got ${code ?? String(e)}. Create it (see the example rekey.yaml) or pass --spec <file>.`, {
+    throw new ValidationError(`${file} cannot be read: got ${code ?? String(e)}. Create it (see the example rekey.yaml) or point --dir at the project folder.`, {
       code: 'SPEC_MISSING',
       cause: e,
     });
@@ -402,11 +403,26 @@ function formatIssue(file: string, raw: unknown, issues: readonly z.core.$ZodIss
     return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${JSON.stringify(value)}. ${fix}`;
   }
   value = valueAt(raw, path);
-  const [w, f] = first.message.includes(FIX) ? first.message.split(FIX) : [first.message.replace(/^Invalid input: /, ''), 'See schema/rekey.schema.json.'];
+  let message = first.message;
+  if (first.code === 'invalid_key') {
+    // a record key failed its schema: report the key itself
+    message = first.issues[0]?.message ?? message;
+    value = path.length ? undefined : value;
+    const key = String(path.pop() ?? '');
+    path.push(key);
+    value = key;
+  }
+  const field = String([...path].reverse().find((p) => typeof p === 'string') ?? 'it');
+  let [w, f] = message.includes(FIX) ? message.split(FIX) : [message.replace(/^Invalid input: /, ''), `Fix ${field} (see schema/rekey.schema.json).`];
+  if (first.code === 'invalid_type' && !message.includes(FIX)) {
+    w = `must be ${article(first.expected)}`;
+    f = `Give ${field} as ${article(first.expected)} (see schema/rekey.schema.json).`;
+  }
   what = w!;
   fix = f!;
   if (value === undefined && first.code === 'invalid_type') {
     what = 'is required';
+    fix = `Add ${field} (see schema/rekey.schema.json).`;
   }
   const extra = issues.length > 1 ? ` (${issues.length - 1} more problem${issues.length > 2 ? 's' : ''} after this one)` : '';
   return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${show(value)}. ${fix}${extra}`;
@@ -442,14 +458,20 @@ function valueAt(raw: unknown, path: readonly (string | number | symbol)[]): unk
   return cur;
 }
 
-/** `credentials[2].rotationPolicy.intervalDays` */
+/** `credentials[2].rotationPolicy.intervalDays`; keys that are not identifiers as `["a b"]`. */
 export function formatPath(path: readonly (string | number | symbol)[]): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
+    else if (!/^[A-Za-z_][-A-Za-z0-9_.]*$/.test(String(p))) out += `[${JSON.stringify(String(p))}]`;
     else out += out ? `.${String(p)}` : String(p);
   }
   return out;
+}
+
+function article(expected: string): string {
+  const names: Record<string, string> = { array: 'a list', object: 'a mapping', record: 'a mapping', string: 'a string', number: 'a number', boolean: 'true or false', int: 'a whole number' };
+  return names[expected] ?? expected;
 }
 
 /** A short, single-line rendering of a value for error messages. */
