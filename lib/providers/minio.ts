@@ -95,6 +95,14 @@ interface AdminAnswer {
   readonly code?: string;
 }
 
+/** Names a low-level call inside a client-level operation (for logs and errors). */
+export interface CallContext {
+  /** The client-level operation. @default - the method's own name, e.g. `addUser` */
+  readonly operation?: string;
+  /** The key ID or user to name. @default - the access key / user the call is about */
+  readonly keyId?: string;
+}
+
 /** What `user-info` reports (madmin.UserInfo). */
 export interface MinioUserInfo {
   readonly policyName?: string;
@@ -165,7 +173,7 @@ export class MinioAdminClient implements ProviderClient {
   public async ensureIdentity(identity: IdentitySpec): Promise<void> {
     this.assertSupported('ensureIdentity', identity);
     if (identity.policy) {
-      await this.addCannedPolicy(identity.policy.name, identity.policy.document, 'ensureIdentity');
+      await this.addCannedPolicy(identity.policy.name, identity.policy.document, { operation: 'ensureIdentity', keyId: identity.name });
     }
     if (identity.kind === 'user') {
       if (!identity.policy) {
@@ -173,18 +181,18 @@ export class MinioAdminClient implements ProviderClient {
       }
       return;
     }
-    const info = await this.userInfo(identity.name, 'ensureIdentity');
+    const info = await this.userInfo(identity.name, { operation: 'ensureIdentity', keyId: identity.name });
     if (info === undefined) {
       // The parent's own secret is never used by consumers: a random one, dropped at once.
       const secret = SecretValue.fromString(this.random(30).toString('base64url'));
-      await this.addUser(identity.name, secret, 'ensureIdentity');
-      if (identity.policy) await this.attachPolicy(identity.name, [identity.policy.name], 'ensureIdentity');
+      await this.addUser(identity.name, secret, { operation: 'ensureIdentity', keyId: identity.name });
+      if (identity.policy) await this.attachPolicy(identity.name, [identity.policy.name], { operation: 'ensureIdentity', keyId: identity.name });
       return;
     }
     if (!identity.policy) return;
     const attached = splitPolicies(info.policyName);
     if (attached.length === 0) {
-      await this.attachPolicy(identity.name, [identity.policy.name], 'ensureIdentity');
+      await this.attachPolicy(identity.name, [identity.policy.name], { operation: 'ensureIdentity', keyId: identity.name });
       return;
     }
     if (attached.length !== 1 || attached[0] !== identity.policy.name) {
@@ -208,11 +216,11 @@ export class MinioAdminClient implements ProviderClient {
       if (!identity.policy) {
         throw this.error('addKey', keyId, `identity ${identity.name} of kind user has no policy: got none. Set identity.policy so the new user gets it.`);
       }
-      await this.addUser(pair.accessKeyId, pair.secretAccessKey, 'addKey');
-      await this.attachPolicy(pair.accessKeyId, [identity.policy.name], 'addKey');
+      await this.addUser(pair.accessKeyId, pair.secretAccessKey, { operation: 'addKey', keyId: keyId ?? identity.name });
+      await this.attachPolicy(pair.accessKeyId, [identity.policy.name], { operation: 'addKey', keyId: keyId ?? identity.name });
       return pair;
     }
-    const created = await this.addServiceAccount(identity.name, pair, 'addKey');
+    const created = await this.addServiceAccount(identity.name, pair, { operation: 'addKey', keyId: keyId ?? identity.name });
     return pair ?? created;
   }
 
@@ -223,18 +231,18 @@ export class MinioAdminClient implements ProviderClient {
       if (!policy) {
         throw this.error('listKeys', identity.name, `identity ${identity.name} of kind user has no policy: got none. Its keys are the users carrying its policy: set identity.policy.`);
       }
-      const users = await this.listUsers('listKeys');
+      const users = await this.listUsers({ operation: 'listKeys', keyId: identity.name });
       return Object.entries(users)
         .filter(([, u]) => splitPolicies(u.policyName).includes(policy))
         .map(([accessKeyId, u]) => ({ accessKeyId, status: u.status === 'enabled' ? 'active' : 'inactive', owner: accessKeyId, ...(u.updatedAt ? { createdAt: u.updatedAt } : {}) }) as KeyInfo)
         .sort((a, b) => a.accessKeyId.localeCompare(b.accessKeyId));
     }
-    const accounts = await this.listServiceAccounts(identity.name, 'listKeys');
+    const accounts = await this.listServiceAccounts(identity.name, { operation: 'listKeys', keyId: identity.name });
     const keys: KeyInfo[] = [];
     for (const account of accounts) {
       let status = account.accountStatus;
       if (status === undefined) {
-        const info = await this.infoServiceAccount(account.accessKey, 'listKeys');
+        const info = await this.infoServiceAccount(account.accessKey, { operation: 'listKeys', keyId: identity.name });
         if (info === undefined) continue; // deleted meanwhile
         status = info.accountStatus;
       }
@@ -246,98 +254,107 @@ export class MinioAdminClient implements ProviderClient {
   public async disableKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     this.assertSupported('disableKey', identity);
     if (identity.kind === 'user') {
-      const info = await this.userInfo(accessKeyId, 'disableKey');
+      const info = await this.userInfo(accessKeyId, { operation: 'disableKey', keyId: accessKeyId });
       if (info === undefined) return this.logAbsent('disableKey', accessKeyId);
       this.assertUserOfIdentity('disableKey', identity, accessKeyId, info);
       if (info.status === 'disabled') return;
-      await this.setUserStatus(accessKeyId, 'disabled', 'disableKey');
+      await this.setUserStatus(accessKeyId, 'disabled', { operation: 'disableKey', keyId: accessKeyId });
       return;
     }
-    const info = await this.infoServiceAccount(accessKeyId, 'disableKey');
+    const info = await this.infoServiceAccount(accessKeyId, { operation: 'disableKey', keyId: accessKeyId });
     if (info === undefined) return this.logAbsent('disableKey', accessKeyId);
     this.assertOwner('disableKey', identity, accessKeyId, info);
     if (info.accountStatus === 'off') return;
-    await this.updateServiceAccount(accessKeyId, { newStatus: 'off' }, 'disableKey');
+    await this.updateServiceAccount(accessKeyId, { newStatus: 'off' }, { operation: 'disableKey', keyId: accessKeyId });
   }
 
   public async deleteKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     this.assertSupported('deleteKey', identity);
     if (identity.kind === 'user') {
-      const info = await this.userInfo(accessKeyId, 'deleteKey');
+      const info = await this.userInfo(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
       if (info === undefined) return this.logAbsent('deleteKey', accessKeyId);
       this.assertUserOfIdentity('deleteKey', identity, accessKeyId, info);
-      await this.removeUser(accessKeyId, 'deleteKey');
+      await this.removeUser(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
       return;
     }
-    const info = await this.infoServiceAccount(accessKeyId, 'deleteKey');
+    const info = await this.infoServiceAccount(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
     if (info === undefined) return this.logAbsent('deleteKey', accessKeyId);
     this.assertOwner('deleteKey', identity, accessKeyId, info);
-    await this.deleteServiceAccount(accessKeyId, 'deleteKey');
+    await this.deleteServiceAccount(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
   }
 
   // ----------------------------------------------------------------- madmin-go calls
 
   /** `AddUser`: `PUT add-user?accessKey=` with `{"secretKey","status":"enabled"}` encrypted. */
-  public async addUser(accessKey: string, secretKey: SecretValue, operation = 'addUser'): Promise<void> {
-    await this.setUser(accessKey, secretKey, 'enabled', operation);
+  public async addUser(accessKey: string, secretKey: SecretValue, ctx: CallContext = {}): Promise<void> {
+    await this.setUser(accessKey, secretKey, 'enabled', { operation: 'addUser', ...ctx });
   }
 
   /** `SetUser`: `PUT add-user?accessKey=` with `{"secretKey","status"}` encrypted (needs the user's secret). */
-  public async setUser(accessKey: string, secretKey: SecretValue, status: 'enabled' | 'disabled', operation = 'setUser'): Promise<void> {
+  public async setUser(accessKey: string, secretKey: SecretValue, status: 'enabled' | 'disabled', ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'setUser';
     const body = goJson({ secretKey: secretKey.reveal(), status });
-    await this.send({ operation, keyId: accessKey, method: 'PUT', path: '/add-user', query: { accessKey }, body, ok: [200] });
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'PUT', path: '/add-user', query: { accessKey }, body, ok: [200] });
   }
 
   /** `SetUserStatus`: `PUT set-user-status?accessKey=&status=` (no body, no secret needed). */
-  public async setUserStatus(accessKey: string, status: 'enabled' | 'disabled', operation = 'setUserStatus'): Promise<void> {
-    await this.send({ operation, keyId: accessKey, method: 'PUT', path: '/set-user-status', query: { accessKey, status }, ok: [200] });
+  public async setUserStatus(accessKey: string, status: 'enabled' | 'disabled', ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'setUserStatus';
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'PUT', path: '/set-user-status', query: { accessKey, status }, ok: [200] });
   }
 
   /** `GetUserInfo`: `GET user-info?accessKey=`; `undefined` when the user does not exist. */
-  public async userInfo(accessKey: string, operation = 'userInfo'): Promise<MinioUserInfo | undefined> {
-    const ans = await this.send({ operation, keyId: accessKey, method: 'GET', path: '/user-info', query: { accessKey }, ok: [200], tolerate: [404] });
-    if (ans.status === 404) return this.absentOr(ans, 'XMinioAdminNoSuchUser', operation, accessKey);
-    return this.json<MinioUserInfo>(ans, operation, accessKey);
+  public async userInfo(accessKey: string, ctx: CallContext = {}): Promise<MinioUserInfo | undefined> {
+    const operation = ctx.operation ?? 'userInfo';
+    const ans = await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'GET', path: '/user-info', query: { accessKey }, ok: [200], tolerate: [404] });
+    if (ans.status === 404) return this.absentOr(ans, 'XMinioAdminNoSuchUser', operation, ctx.keyId ?? accessKey);
+    return this.json<MinioUserInfo>(ans, operation, ctx.keyId ?? accessKey);
   }
 
   /** `ListUsers`: `GET list-users` (answer encrypted). */
-  public async listUsers(operation = 'listUsers'): Promise<Record<string, MinioUserInfo>> {
-    const ans = await this.send({ operation, method: 'GET', path: '/list-users', ok: [200], encryptedAnswer: true });
+  public async listUsers(ctx: CallContext = {}): Promise<Record<string, MinioUserInfo>> {
+    const operation = ctx.operation ?? 'listUsers';
+    const ans = await this.send({ operation, keyId: ctx.keyId, method: 'GET', path: '/list-users', ok: [200], encryptedAnswer: true });
     return this.json<Record<string, MinioUserInfo>>(ans, operation, undefined);
   }
 
   /** `RemoveUser`: `DELETE remove-user?accessKey=`. */
-  public async removeUser(accessKey: string, operation = 'removeUser'): Promise<void> {
-    await this.send({ operation, keyId: accessKey, method: 'DELETE', path: '/remove-user', query: { accessKey }, ok: [200] });
+  public async removeUser(accessKey: string, ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'removeUser';
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'DELETE', path: '/remove-user', query: { accessKey }, ok: [200] });
   }
 
   /** `AddCannedPolicy`: `PUT add-canned-policy?name=` with the policy JSON (plain). */
-  public async addCannedPolicy(name: string, document: PolicySpec['document'], operation = 'addCannedPolicy'): Promise<void> {
-    await this.send({ operation, keyId: name, method: 'PUT', path: '/add-canned-policy', query: { name }, body: Buffer.from(JSON.stringify(document)), plainBody: true, ok: [200] });
+  public async addCannedPolicy(name: string, document: PolicySpec['document'], ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'addCannedPolicy';
+    await this.send({ operation, keyId: ctx.keyId ?? name, method: 'PUT', path: '/add-canned-policy', query: { name }, body: Buffer.from(JSON.stringify(document)), plainBody: true, ok: [200] });
   }
 
   /** `SetPolicy`: `PUT set-user-or-group-policy?isGroup=&policyName=&userOrGroup=` (replaces the user's policies). */
-  public async setPolicy(policyName: string, userOrGroup: string, isGroup = false, operation = 'setPolicy'): Promise<void> {
-    await this.send({ operation, keyId: userOrGroup, method: 'PUT', path: '/set-user-or-group-policy', query: { isGroup: String(isGroup), policyName, userOrGroup }, ok: [200] });
+  public async setPolicy(policyName: string, userOrGroup: string, isGroup = false, ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'setPolicy';
+    await this.send({ operation, keyId: ctx.keyId ?? userOrGroup, method: 'PUT', path: '/set-user-or-group-policy', query: { isGroup: String(isGroup), policyName, userOrGroup }, ok: [200] });
   }
 
   /** `AttachPolicy`: `POST idp/builtin/policy/attach` with `{"policies","user"}` encrypted; 201 on success. */
-  public async attachPolicy(user: string, policies: readonly string[], operation = 'attachPolicy'): Promise<void> {
+  public async attachPolicy(user: string, policies: readonly string[], ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'attachPolicy';
     const body = goJson({ policies, user });
-    await this.send({ operation, keyId: user, method: 'POST', path: '/idp/builtin/policy/attach', body, ok: [201] });
+    await this.send({ operation, keyId: ctx.keyId ?? user, method: 'POST', path: '/idp/builtin/policy/attach', body, ok: [201] });
   }
 
   /**
    * `AddServiceAccount`: `PUT add-service-account` with `{"targetUser","accessKey","secretKey"}`
    * encrypted; the answer (encrypted) carries the credentials (the server draws them when no pair is given).
    */
-  public async addServiceAccount(targetUser: string, pair: KeyPair | undefined, operation = 'addServiceAccount'): Promise<KeyPair> {
+  public async addServiceAccount(targetUser: string, pair: KeyPair | undefined, ctx: CallContext = {}): Promise<KeyPair> {
+    const operation = ctx.operation ?? 'addServiceAccount';
     const req: Record<string, string> = { targetUser };
     if (pair) {
       req.accessKey = pair.accessKeyId;
       req.secretKey = pair.secretAccessKey.reveal();
     }
-    const ans = await this.send({ operation, keyId: pair?.accessKeyId ?? targetUser, method: 'PUT', path: '/add-service-account', body: goJson(req), ok: [200], encryptedAnswer: true });
+    const ans = await this.send({ operation, keyId: ctx.keyId ?? pair?.accessKeyId ?? targetUser, method: 'PUT', path: '/add-service-account', body: goJson(req), ok: [200], encryptedAnswer: true });
     const parsed = this.json<{ credentials?: { accessKey?: string; secretKey?: string } }>(ans, operation, pair?.accessKeyId);
     const accessKey = parsed.credentials?.accessKey;
     const secretKey = parsed.credentials?.secretKey;
@@ -348,11 +365,12 @@ export class MinioAdminClient implements ProviderClient {
   }
 
   /** `UpdateServiceAccount`: `POST update-service-account?accessKey=` with e.g. `{"newStatus":"off"}` encrypted; 204. */
-  public async updateServiceAccount(accessKey: string, update: { readonly newStatus?: 'on' | 'off'; readonly newSecretKey?: SecretValue }, operation = 'updateServiceAccount'): Promise<void> {
+  public async updateServiceAccount(accessKey: string, update: { readonly newStatus?: 'on' | 'off'; readonly newSecretKey?: SecretValue }, ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'updateServiceAccount';
     const req: Record<string, string> = {};
     if (update.newSecretKey) req.newSecretKey = update.newSecretKey.reveal();
     if (update.newStatus) req.newStatus = update.newStatus;
-    await this.send({ operation, keyId: accessKey, method: 'POST', path: '/update-service-account', query: { accessKey }, body: goJson(req), ok: [204] });
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'POST', path: '/update-service-account', query: { accessKey }, body: goJson(req), ok: [204] });
   }
 
   /**
@@ -360,22 +378,25 @@ export class MinioAdminClient implements ProviderClient {
    * reads `{"accounts":["AK",…]}`; newer servers answer objects with `accessKey` and
    * `accountStatus`: both are accepted.
    */
-  public async listServiceAccounts(user: string, operation = 'listServiceAccounts'): Promise<Array<{ accessKey: string; accountStatus?: 'on' | 'off' }>> {
-    const ans = await this.send({ operation, keyId: user, method: 'GET', path: '/list-service-accounts', query: { user }, ok: [200], encryptedAnswer: true });
-    const parsed = this.json<{ accounts?: Array<string | { accessKey: string; accountStatus?: 'on' | 'off' }> | null }>(ans, operation, user);
+  public async listServiceAccounts(user: string, ctx: CallContext = {}): Promise<Array<{ accessKey: string; accountStatus?: 'on' | 'off' }>> {
+    const operation = ctx.operation ?? 'listServiceAccounts';
+    const ans = await this.send({ operation, keyId: ctx.keyId ?? user, method: 'GET', path: '/list-service-accounts', query: { user }, ok: [200], encryptedAnswer: true });
+    const parsed = this.json<{ accounts?: Array<string | { accessKey: string; accountStatus?: 'on' | 'off' }> | null }>(ans, operation, ctx.keyId ?? user);
     return (parsed.accounts ?? []).map((a) => (typeof a === 'string' ? { accessKey: a } : { accessKey: a.accessKey, accountStatus: a.accountStatus }));
   }
 
   /** `InfoServiceAccount`: `GET info-service-account?accessKey=` (answer encrypted); `undefined` when absent. */
-  public async infoServiceAccount(accessKey: string, operation = 'infoServiceAccount'): Promise<MinioServiceAccountInfo | undefined> {
-    const ans = await this.send({ operation, keyId: accessKey, method: 'GET', path: '/info-service-account', query: { accessKey }, ok: [200], tolerate: [404], encryptedAnswer: true });
-    if (ans.status === 404) return this.absentOr(ans, 'XMinioAdminServiceAccountNotFound', operation, accessKey);
-    return this.json<MinioServiceAccountInfo>(ans, operation, accessKey);
+  public async infoServiceAccount(accessKey: string, ctx: CallContext = {}): Promise<MinioServiceAccountInfo | undefined> {
+    const operation = ctx.operation ?? 'infoServiceAccount';
+    const ans = await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'GET', path: '/info-service-account', query: { accessKey }, ok: [200], tolerate: [404], encryptedAnswer: true });
+    if (ans.status === 404) return this.absentOr(ans, 'XMinioAdminServiceAccountNotFound', operation, ctx.keyId ?? accessKey);
+    return this.json<MinioServiceAccountInfo>(ans, operation, ctx.keyId ?? accessKey);
   }
 
   /** `DeleteServiceAccount`: `DELETE delete-service-account?accessKey=`; 204. */
-  public async deleteServiceAccount(accessKey: string, operation = 'deleteServiceAccount'): Promise<void> {
-    await this.send({ operation, keyId: accessKey, method: 'DELETE', path: '/delete-service-account', query: { accessKey }, ok: [204] });
+  public async deleteServiceAccount(accessKey: string, ctx: CallContext = {}): Promise<void> {
+    const operation = ctx.operation ?? 'deleteServiceAccount';
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'DELETE', path: '/delete-service-account', query: { accessKey }, ok: [204] });
   }
 
   // ----------------------------------------------------------------- signing and transport
@@ -507,11 +528,11 @@ export class MinioAdminClient implements ProviderClient {
   }
 
   private async refuseExisting(keyId: string): Promise<void> {
-    const sa = await this.infoServiceAccount(keyId, 'addKey');
+    const sa = await this.infoServiceAccount(keyId, { operation: 'addKey' });
     if (sa !== undefined) {
       throw this.error('addKey', keyId, `the access key ID already exists: got a service account of ${sa.parentUser} (status ${sa.accountStatus}). rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.`, { providerCode: 'KeyExists' });
     }
-    const user = await this.userInfo(keyId, 'addKey');
+    const user = await this.userInfo(keyId, { operation: 'addKey' });
     if (user !== undefined) {
       throw this.error('addKey', keyId, `the access key ID already exists: got a user (status ${user.status}). rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.`, { providerCode: 'KeyExists' });
     }
