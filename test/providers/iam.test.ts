@@ -4,6 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import aws4 from 'aws4';
 import { ProviderError, ValidationError } from '../../lib/errors.js';
 import { MemoryLogger } from '../../lib/log.js';
 import {
@@ -321,7 +322,10 @@ describe('AwsIamClient alternating users', () => {
     await startServer();
     const iam = client();
     await iam.ensureIdentity(ETL);
-    expect([...server.users.keys()].sort()).toEqual(['etl-a', 'etl-b']);
+    expect([...server.users.values()].map((u) => [u.userName, [...u.policies.keys()]]).sort()).toEqual([
+      ['etl-a', ['rekey-app-reader']],
+      ['etl-b', ['rekey-app-reader']],
+    ]);
     const seeded = server.seedKey('etl-b');
     let current = { user: 'etl-b', pair: { accessKeyId: seeded.accessKeyId, secretAccessKey: SecretValue.fromString(seeded.secretAccessKey) } };
 
@@ -471,6 +475,28 @@ describe('AwsIamClient failures', () => {
     expect(actionsSince(0)).toEqual(['GetUser']);
   });
 
+  it('reports an endpoint that accepts the connection but never answers (request timeout)', async () => {
+    // GIVEN a TCP listener that never writes a byte
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = silent.address() as net.AddressInfo;
+    await startServer();
+    try {
+      // WHEN a call times out after 300 ms
+      const error = await rejection(() => client({ endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300 }, 1).checkAdmin());
+      // THEN the error names the endpoint, the limit and the fix
+      expect([error.code, error.providerCode]).toEqual(['PROVIDER_TIMEOUT', 'ETIMEDOUT']);
+      expect(error.message).toBe(
+        `aws-iam checkAdmin: IAM at http://127.0.0.1:${port} did not answer GetUser within 300 ms: got ETIMEDOUT. ` +
+          'Check the endpoint and the network, or raise connection.timeoutMs.',
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   it('retries a transient 500 on a read (maxAttempts 3)', async () => {
     await startServer();
     server.seedUser('app-reader');
@@ -584,6 +610,42 @@ describe('AwsIamClient pagination and logging', () => {
       expect(logger.lines.some((line) => line.includes(secret))).toBe(false);
       expect(caught.some((e) => (e as Error).message.includes(secret))).toBe(false);
     }
+  });
+});
+
+describe('in-process IAM server (test support)', () => {
+  it('answers in the IAM Query API XML shapes and rejects a request whose body changed after signing', async () => {
+    await startServer();
+    server.seedUser('bob');
+    const send = async (body: string, signBody = body) => {
+      const url = new URL(server.endpoint);
+      const signed = aws4.sign(
+        { host: url.host, path: '/', method: 'POST', body: signBody, service: 'iam', region: 'us-east-1' },
+        ADMIN,
+      );
+      const res = await fetch(server.endpoint + '/', {
+        method: 'POST',
+        headers: signed.headers as Record<string, string>,
+        body,
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    // a request signed by an independent signer (aws4) is accepted and answered in AWS's shape
+    const ok = await send('Action=ListAccessKeys&Version=2010-05-08&UserName=bob');
+    expect(ok.status).toBe(200);
+    expect(ok.text).toMatch(
+      /^<ListAccessKeysResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/"><ListAccessKeysResult><UserName>bob<\/UserName><AccessKeyMetadata><\/AccessKeyMetadata><IsTruncated>false<\/IsTruncated><\/ListAccessKeysResult><ResponseMetadata><RequestId>[0-9a-f-]{36}<\/RequestId><\/ResponseMetadata><\/ListAccessKeysResponse>$/,
+    );
+    // the same signature over another body is refused
+    const tampered = await send('Action=ListAccessKeys&Version=2010-05-08&UserName=eve', 'Action=ListAccessKeys&Version=2010-05-08&UserName=bob');
+    expect(tampered.status).toBe(403);
+    expect(tampered.text).toMatch(
+      /^<ErrorResponse xmlns="https:\/\/iam\.amazonaws\.com\/doc\/2010-05-08\/"><Error><Type>Sender<\/Type><Code>SignatureDoesNotMatch<\/Code><Message>The request signature we calculated does not match the signature you provided\. .*<\/Message><\/Error><RequestId>[0-9a-f-]{36}<\/RequestId><\/ErrorResponse>$/,
+    );
+    // an unknown user is a 404 NoSuchEntity in the IAM error envelope
+    const missing = await send('Action=ListAccessKeys&Version=2010-05-08&UserName=ghost');
+    expect(missing.status).toBe(404);
+    expect(missing.text).toContain('<Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The user with name ghost cannot be found.</Message></Error>');
   });
 });
 
