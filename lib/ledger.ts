@@ -108,7 +108,7 @@ export class Ledger {
       const field = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
       const value = issue.code === 'unrecognized_keys' ? issue.keys[0] : valueAt(raw, issue.path);
       throw new ValidationError(
-        `${displayName} ${formatPath(field) || '(top level)'} ${issue.code === 'unrecognized_keys' ? 'is not a ledger field' : issue.message.replace(/^Invalid input: /, '')}: got ${show(value)}. ${restore}`,
+        `${displayName} ${formatPath(field) || '(top level)'} ${issue.code === 'unrecognized_keys' ? 'is not a ledger field' : issue.code === 'invalid_type' ? `must be a ${issue.expected}` : issue.message.replace(/^Invalid input: /, '')}: got ${show(value)}. ${restore}`,
         { code: 'LEDGER_CORRUPT' },
       );
     }

@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Construct } from 'constructs';
 import { AliasSet } from './alias-set.js';
 import { Credential } from './credential.js';
@@ -33,7 +33,7 @@ export function loadProject(options: LoadProjectOptions = {}): RekeyProject {
   const specPath = options.specPath ?? process.env.REKEY_SPEC ?? 'rekey.yaml';
   const dir = dirname(specPath);
   const ledgerPath = options.ledgerPath ?? process.env.REKEY_LEDGER ?? join(dir, 'rekey.ledger.yaml');
-  const spec = loadSpec(specPath, specPath);
+  const spec = loadSpec(specPath, basename(specPath));
   const ledger = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
   return { spec, ledger, dir, specPath, ledgerPath };
 }
