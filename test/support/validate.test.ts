@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { App, Chart, Cron } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 
 import { CRD_DIR, VALIDATED_KINDS, kustomizeBuild, parseManifests, validateManifests } from './validate.js';
 
@@ -87,7 +89,9 @@ const CASES: Record<string, { valid: Obj; invalid: (o: Obj) => void; expected: s
       rules: [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get'] }],
     },
     invalid: (o) => (o.metadata.namespace = 'rekey'),
-    expected: ['rbac.authorization.k8s.io/v1/ClusterRole rekey/rekey-reader: /metadata/namespace must not be set on a cluster-scoped kind'],
+    expected: [
+      'rbac.authorization.k8s.io/v1/ClusterRole rekey/rekey-reader: /metadata/namespace must not be set on a cluster-scoped kind: got "rekey". Render it without a namespace',
+    ],
   },
   'rbac.authorization.k8s.io/v1/RoleBinding': {
     valid: {
@@ -413,6 +417,34 @@ describe('validateManifests: metadata and top-level checks', () => {
     expect(validateManifests([s])).toEqual(['v1/Secret data/spark-s3: /stringdata is an unknown field']);
   });
 
+  it('GIVEN unknown fields deep inside core kinds WHEN validated THEN each is reported with its path', () => {
+    // GIVEN typos the kubernetes-models validators alone would let through
+    const d = clone(CASES['apps/v1/Deployment'].valid);
+    d.spec.template.spec.containers[0].envfrom = [{ secretRef: { name: 'spark-s3' } }];
+    d.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.optinal = true;
+    const j = clone(CASES['batch/v1/Job'].valid);
+    j.spec.template.spec.securityContext.runAsNonroot = true;
+    const n = clone(CASES['networking.k8s.io/v1/NetworkPolicy'].valid);
+    n.spec.egress[0].to[0].namespaceSelector.matchlabels = {};
+    // WHEN
+    const problems = validateManifests([d, j, n]);
+    // THEN
+    expect(problems).toEqual([
+      'apps/v1/Deployment data/trino: /spec/template/spec/containers/0/env/0/valueFrom/secretKeyRef/optinal is an unknown field',
+      'apps/v1/Deployment data/trino: /spec/template/spec/containers/0/envfrom is an unknown field',
+      'batch/v1/Job rekey/rekey-spark-s3-g3-activate: /spec/template/spec/securityContext/runAsNonroot is an unknown field',
+      'networking.k8s.io/v1/NetworkPolicy rekey/rekey-rotator: /spec/egress/0/to/0/namespaceSelector/matchlabels is an unknown field',
+    ]);
+  });
+
+  it('GIVEN open objects and maps in core kinds WHEN validated THEN their keys are not taken for unknown fields', () => {
+    const d = clone(CASES['apps/v1/Deployment'].valid);
+    d.metadata.managedFields = [{ manager: 'rekey', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }];
+    d.spec.template.spec.nodeSelector = { 'kubernetes.io/os': 'linux' };
+    d.spec.template.spec.containers[0].resources = { limits: { memory: '128Mi' }, requests: { cpu: '50m' } };
+    expect(validateManifests([d])).toEqual([]);
+  });
+
   it('GIVEN an unknown top-level field on a CRD kind WHEN validated THEN the strict CRD schema reports it', () => {
     const e = clone(CASES['external-secrets.io/v1/ExternalSecret'].valid);
     e.data = {};
@@ -432,6 +464,39 @@ describe('validateManifests: metadata and top-level checks', () => {
       'argoproj.io/v1alpha1/Rollout data/mlflow: /spec must have required property workloadRef',
       'argoproj.io/v1alpha1/Rollout data/mlflow: /spec must match exactly one schema in oneOf',
     ]);
+  });
+});
+
+describe('validateManifests: real renderer output', () => {
+  it('GIVEN what cdk8s-plus-28 renders for the core kinds WHEN validated THEN there is no false problem', () => {
+    // GIVEN
+    const app = new App();
+    const chart = new Chart(app, 'c', { namespace: 'data' });
+    const secret = new kplus.Secret(chart, 's', { stringData: { 'access-key': 'fake-key' } });
+    const dep = new kplus.Deployment(chart, 'd', {
+      containers: [{ image: 'trinodb/trino:470', portNumber: 8080, envVariables: { A: kplus.EnvValue.fromSecretValue({ secret, key: 'access-key' }) } }],
+    });
+    dep.exposeViaService({ ports: [{ port: 8080 }] });
+    new kplus.StatefulSet(chart, 'st', { containers: [{ image: 'hive:4', portNumber: 9083 }] });
+    new kplus.Job(chart, 'j', { containers: [{ image: 'node:20' }] });
+    new kplus.CronJob(chart, 'cj', { schedule: Cron.daily(), containers: [{ image: 'node:20' }] });
+    new kplus.DaemonSet(chart, 'ds', { containers: [{ image: 'fluent-bit:3' }] });
+    new kplus.NetworkPolicy(chart, 'np', { selector: kplus.Pods.all(chart, 'all'), egress: { default: kplus.NetworkPolicyTrafficDefault.DENY } });
+    const sa = new kplus.ServiceAccount(chart, 'sa');
+    const role = new kplus.Role(chart, 'r');
+    role.allowRead(secret);
+    new kplus.RoleBinding(chart, 'rb', { role }).addSubjects(sa);
+    new kplus.ConfigMap(chart, 'cm', { data: { a: 'b' } });
+    const cluster = new Chart(app, 'cluster');
+    new kplus.Namespace(cluster, 'ns');
+    new kplus.ClusterRole(cluster, 'cr').allowRead(kplus.ApiResource.NAMESPACES);
+    // WHEN
+    const docs = [...chart.toJson(), ...cluster.toJson()];
+    // THEN
+    expect(docs.map((d: Obj) => d.kind).sort()).toEqual(
+      ['ClusterRole', 'ConfigMap', 'CronJob', 'DaemonSet', 'Deployment', 'Job', 'Namespace', 'NetworkPolicy', 'Role', 'RoleBinding', 'Secret', 'Service', 'Service', 'ServiceAccount', 'StatefulSet'],
+    );
+    expect(validateManifests(docs)).toEqual([]);
   });
 });
 

@@ -14,6 +14,10 @@
  *   schema (no CRD copy here): shape of the fields rekey touches, not the whole Rollout API.
  * Anything else is a problem `no validator for <apiVersion>/<kind>`, so nothing slips through.
  *
+ * Core kinds are also checked for unknown fields at any depth (the kubernetes-models validators accept
+ * them): the known fields come from kubernetes-models' own declaration files (`.d.ts`), read with the
+ * TypeScript parser, so the field list is the same Kubernetes API version as the validators.
+ *
  * On top of the schemas, every object gets the API server's metadata checks that schemas miss:
  * `metadata.name` present and a DNS-1123 subdomain (a DNS label for Namespace and Service; Jobs at most
  * 63 characters, CronJobs at most 52), `metadata.namespace` a DNS label, labels valid (key and value
@@ -23,15 +27,15 @@
  * `--validate=strict`) treats them: an object schema with `properties` rejects unknown fields unless it
  * says `x-kubernetes-preserve-unknown-fields` or has `additionalProperties`.
  *
- * Known gaps (not checked): unknown fields nested inside core kinds (the kubernetes-models validators
- * accept them; only top-level and metadata fields are checked here), CEL rules
- * (`x-kubernetes-validations`) of the CRDs, and list-map key uniqueness (`x-kubernetes-list-map-keys`).
+ * Known gaps (not checked): CEL rules (`x-kubernetes-validations`) of the CRDs, list-map key uniqueness
+ * (`x-kubernetes-list-map-keys`), and API-server semantics beyond the schema (e.g. immutable fields).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import ts from 'typescript';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
@@ -67,8 +71,11 @@ interface KindSpec {
   readonly crd?: string;
   /** A hand-written schema (used only where no CRD copy exists). */
   readonly schema?: object;
-  /** Top-level fields besides apiVersion, kind, metadata; only checked for kinds without a strict schema. */
-  readonly topLevel?: readonly string[];
+  /**
+   * The kubernetes-models declaration file of a core kind (relative to the package), whose interface
+   * graph lists every known field: used to reject unknown fields at any depth.
+   */
+  readonly types?: string;
   /** Cluster-scoped (no namespace). */
   readonly clusterScoped?: boolean;
   /** Max length of metadata.name, when tighter than 253. */
@@ -76,8 +83,6 @@ interface KindSpec {
   /** metadata.name must be a DNS-1123 label rather than a subdomain. */
   readonly dnsLabelName?: boolean;
 }
-
-const WORKLOAD = ['spec', 'status'];
 
 /**
  * Minimal structural schema for Argo Rollouts' Rollout: the fields rekey reads or patches
@@ -147,34 +152,31 @@ const ROLLOUT_SCHEMA = {
 
 /** The kinds rekey renders, keyed `apiVersion/kind`. */
 const KINDS: Readonly<Record<string, KindSpec>> = {
-  'v1/Secret': { model: Secret as ModelClass, topLevel: ['data', 'stringData', 'type', 'immutable'] },
-  'v1/ConfigMap': { model: ConfigMap as ModelClass, topLevel: ['data', 'binaryData', 'immutable'] },
-  'v1/ServiceAccount': {
-    model: ServiceAccount as ModelClass,
-    topLevel: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],
-  },
-  'v1/Namespace': { model: Namespace as ModelClass, topLevel: WORKLOAD, clusterScoped: true, dnsLabelName: true, maxName: 63 },
-  'v1/Service': { model: Service as ModelClass, topLevel: WORKLOAD, dnsLabelName: true, maxName: 63 },
-  'rbac.authorization.k8s.io/v1/Role': { model: Role as ModelClass, topLevel: ['rules'] },
+  'v1/Secret': { model: Secret as ModelClass, types: 'v1/Secret' },
+  'v1/ConfigMap': { model: ConfigMap as ModelClass, types: 'v1/ConfigMap' },
+  'v1/ServiceAccount': { model: ServiceAccount as ModelClass, types: 'v1/ServiceAccount' },
+  'v1/Namespace': { model: Namespace as ModelClass, types: 'v1/Namespace', clusterScoped: true, dnsLabelName: true, maxName: 63 },
+  'v1/Service': { model: Service as ModelClass, types: 'v1/Service', dnsLabelName: true, maxName: 63 },
+  'rbac.authorization.k8s.io/v1/Role': { model: Role as ModelClass, types: 'rbac.authorization.k8s.io/v1/Role' },
   'rbac.authorization.k8s.io/v1/ClusterRole': {
     model: ClusterRole as ModelClass,
-    topLevel: ['rules', 'aggregationRule'],
+    types: 'rbac.authorization.k8s.io/v1/ClusterRole',
     clusterScoped: true,
   },
-  'rbac.authorization.k8s.io/v1/RoleBinding': { model: RoleBinding as ModelClass, topLevel: ['subjects', 'roleRef'] },
+  'rbac.authorization.k8s.io/v1/RoleBinding': { model: RoleBinding as ModelClass, types: 'rbac.authorization.k8s.io/v1/RoleBinding' },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
     model: ClusterRoleBinding as ModelClass,
-    topLevel: ['subjects', 'roleRef'],
+    types: 'rbac.authorization.k8s.io/v1/ClusterRoleBinding',
     clusterScoped: true,
   },
   // a Job's name goes into its pods' `job-name` label: at most 63 characters
-  'batch/v1/Job': { model: Job as ModelClass, topLevel: WORKLOAD, maxName: 63 },
+  'batch/v1/Job': { model: Job as ModelClass, types: 'batch/v1/Job', maxName: 63 },
   // a CronJob appends an 11-character suffix to make Job names: at most 52 characters
-  'batch/v1/CronJob': { model: CronJob as ModelClass, topLevel: WORKLOAD, maxName: 52 },
-  'apps/v1/Deployment': { model: Deployment as ModelClass, topLevel: WORKLOAD },
-  'apps/v1/StatefulSet': { model: StatefulSet as ModelClass, topLevel: WORKLOAD },
-  'apps/v1/DaemonSet': { model: DaemonSet as ModelClass, topLevel: WORKLOAD },
-  'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy as ModelClass, topLevel: WORKLOAD },
+  'batch/v1/CronJob': { model: CronJob as ModelClass, types: 'batch/v1/CronJob', maxName: 52 },
+  'apps/v1/Deployment': { model: Deployment as ModelClass, types: 'apps/v1/Deployment' },
+  'apps/v1/StatefulSet': { model: StatefulSet as ModelClass, types: 'apps/v1/StatefulSet' },
+  'apps/v1/DaemonSet': { model: DaemonSet as ModelClass, types: 'apps/v1/DaemonSet' },
+  'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy as ModelClass, types: 'networking.k8s.io/v1/NetworkPolicy' },
   'bitnami.com/v1alpha1/SealedSecret': { model: SealedSecret as ModelClass, crd: 'bitnami.com_sealedsecrets.yaml' },
   'external-secrets.io/v1/ExternalSecret': { crd: 'external-secrets.io_externalsecrets.yaml' },
   'external-secrets.io/v1alpha1/PushSecret': { crd: 'external-secrets.io_pushsecrets.yaml' },
@@ -282,9 +284,9 @@ function validateOne(doc: unknown, index: number): string[] {
     }
   };
   checkMetadata(doc, spec, add);
-  if (spec.topLevel) {
-    const allowed = new Set(['apiVersion', 'kind', 'metadata', ...spec.topLevel]);
-    for (const field of Object.keys(doc)) if (!allowed.has(field)) add(`/${escapePointer(field)}`, `is an unknown field`);
+  if (spec.types) {
+    const root = join(MODELS_DIR, `${spec.types}.d.ts`);
+    walkKnownFields(doc, { kind: 'ref', file: root, name: firstInterfaceName(root) }, '', add);
   }
   if (spec.model) {
     try {
@@ -329,7 +331,9 @@ function checkMetadata(doc: Obj, spec: KindSpec, add: (path: string, message: st
     if (name.length > max) add('/metadata/name', `must be at most ${max} characters: got ${name.length}`);
   }
   if (namespace !== undefined) {
-    if (spec.clusterScoped) add('/metadata/namespace', 'must not be set on a cluster-scoped kind');
+    if (spec.clusterScoped) {
+      add('/metadata/namespace', `must not be set on a cluster-scoped kind: got ${JSON.stringify(namespace)}. Render it without a namespace`);
+    }
     else if (typeof namespace !== 'string' || !DNS1123_LABEL.test(namespace) || namespace.length > 63) {
       add('/metadata/namespace', `must be a DNS-1123 label: got ${JSON.stringify(namespace)}`);
     }
@@ -500,4 +504,124 @@ function strictify(schema: unknown): unknown {
     out.additionalProperties = false;
   }
   return out;
+}
+
+// ---- unknown fields in core kinds, from kubernetes-models' declaration files -------------------
+
+/** The kubernetes-models package (first-party core types). */
+const MODELS_DIR = join(process.cwd(), 'node_modules', 'kubernetes-models');
+
+/** A field's type, as far as unknown-field checking needs it. */
+type FieldType =
+  | { readonly kind: 'ref'; readonly file: string; readonly name: string }
+  | { readonly kind: 'array'; readonly item: FieldType }
+  | { readonly kind: 'map'; readonly value: FieldType }
+  | { readonly kind: 'leaf' };
+
+interface ParsedFile {
+  readonly source: ts.SourceFile;
+  /** imported name -> declaration file */
+  readonly imports: Map<string, string>;
+}
+
+const parsedFiles = new Map<string, ParsedFile>();
+/** `file#interface` -> its fields, or undefined when it has none (open object or a type alias) */
+const interfaceFields = new Map<string, Map<string, FieldType> | undefined>();
+
+function parseFile(file: string): ParsedFile {
+  let parsed = parsedFiles.get(file);
+  if (!parsed) {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, false);
+    const imports = new Map<string, string>();
+    for (const st of source.statements) {
+      if (!ts.isImportDeclaration(st) || !ts.isStringLiteral(st.moduleSpecifier)) continue;
+      const target = resolveDeclaration(file, st.moduleSpecifier.text);
+      const bindings = st.importClause?.namedBindings;
+      if (target && bindings && ts.isNamedImports(bindings)) for (const el of bindings.elements) imports.set(el.name.text, target);
+    }
+    parsed = { source, imports };
+    parsedFiles.set(file, parsed);
+  }
+  return parsed;
+}
+
+/** `./EnvVar.js` or `@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta` -> the `.d.ts` file. */
+function resolveDeclaration(fromFile: string, specifier: string): string | undefined {
+  if (specifier.startsWith('.')) return join(dirname(fromFile), specifier.replace(/\.js$/, '.d.ts'));
+  const parts = specifier.split('/');
+  const pkgLen = specifier.startsWith('@') ? 2 : 1;
+  const pkg = parts.slice(0, pkgLen).join('/');
+  const sub = parts.slice(pkgLen).join('/');
+  if (!sub) return undefined; // package roots (e.g. @kubernetes-models/base) hold no field types
+  for (let dir = dirname(fromFile); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', pkg, `${sub}.d.ts`);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+function firstInterfaceName(file: string): string {
+  const decl = parseFile(file).source.statements.find(ts.isInterfaceDeclaration);
+  if (!decl) throw new Error(`${file} declares no interface: got a kubernetes-models layout this helper does not know. Update test/support/validate.ts.`);
+  return decl.name.text;
+}
+
+/** The fields of interface `name` declared in (or re-exported under an alias by) `file`. */
+function fieldsOf(file: string, name: string): Map<string, FieldType> | undefined {
+  const key = `${file}#${name}`;
+  if (interfaceFields.has(key)) return interfaceFields.get(key);
+  interfaceFields.set(key, undefined); // guards recursive types while resolving
+  const { source } = parseFile(file);
+  // `export type { IEnvVar as IIoK8sApiCoreV1EnvVar }`: imports use the long alias, the interface the short name
+  const iface = source.statements.find(ts.isInterfaceDeclaration);
+  let fields: Map<string, FieldType> | undefined;
+  if (iface && iface.members.some(ts.isPropertySignature)) {
+    fields = new Map();
+    for (const m of iface.members) {
+      if (!ts.isPropertySignature(m) || !m.type) continue;
+      const prop = ts.isStringLiteral(m.name) || ts.isIdentifier(m.name) ? m.name.text : undefined;
+      if (prop !== undefined) fields.set(prop, typeOf(file, m.type));
+    }
+  }
+  interfaceFields.set(key, fields);
+  return fields;
+}
+
+function typeOf(file: string, node: ts.TypeNode): FieldType {
+  if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName)) {
+    const ref = node.typeName.text;
+    if (ref === 'Array' && node.typeArguments?.length === 1) return { kind: 'array', item: typeOf(file, node.typeArguments[0]) };
+    const target = parseFile(file).imports.get(ref);
+    return target ? { kind: 'ref', file: target, name: ref } : { kind: 'leaf' };
+  }
+  if (ts.isArrayTypeNode(node)) return { kind: 'array', item: typeOf(file, node.elementType) };
+  if (ts.isTypeLiteralNode(node)) {
+    const index = node.members.find(ts.isIndexSignatureDeclaration);
+    if (index?.type) return { kind: 'map', value: typeOf(file, index.type) };
+  }
+  return { kind: 'leaf' };
+}
+
+/** Reports every field of `value` that its declared type does not have, at any depth. */
+function walkKnownFields(value: unknown, type: FieldType, path: string, add: (path: string, message: string) => void): void {
+  switch (type.kind) {
+    case 'leaf':
+      return;
+    case 'array':
+      if (Array.isArray(value)) value.forEach((v, i) => walkKnownFields(v, type.item, `${path}/${i}`, add));
+      return;
+    case 'map':
+      if (isObj(value)) for (const [k, v] of Object.entries(value)) walkKnownFields(v, type.value, `${path}/${escapePointer(k)}`, add);
+      return;
+    case 'ref': {
+      if (!isObj(value)) return; // wrong types are the schema validators' to report
+      const fields = fieldsOf(type.file, type.name);
+      if (!fields) return;
+      for (const [k, v] of Object.entries(value)) {
+        const ft = fields.get(k);
+        if (ft) walkKnownFields(v, ft, `${path}/${escapePointer(k)}`, add);
+        else add(`${path}/${escapePointer(k)}`, 'is an unknown field');
+      }
+    }
+  }
 }
