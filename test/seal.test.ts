@@ -302,6 +302,23 @@ describe('seal: labels bind the scope', () => {
   });
 });
 
+describe('seal: no secret in error messages', () => {
+  it('GIVEN every failing unseal/seal path WHEN the messages are scanned THEN no plaintext, session key or key material appears', () => {
+    const v = VECTORS[0];
+    const raw = Buffer.from(v.encryptedBase64, 'base64');
+    raw[raw.length - 1] ^= 0xff;
+    const messages = [
+      errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'x', name: 'y' })).message,
+      errorOf(() => unseal(raw.toString('base64'), { privateKeyPem: KEY_PEM, namespace: v.namespace, name: v.name })).message,
+      errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: 'fake-private-key', namespace: v.namespace, name: v.name })).message,
+      errorOf(() => seal(SecretValue.fromString('fake-plaintext-value'), { certificate: CERT, namespace: '', name: '' })).message,
+      errorOf(() => SealingCertificate.fromPem(KEY_PEM, 'key4096.pem')).message,
+    ];
+    const secrets = [v.plaintext, v.sessionKeyHex, 'fake-private-key', 'fake-plaintext-value', ...KEY_PEM.split('\n').slice(1, -2)];
+    for (const m of messages) for (const secret of secrets) expect(m).not.toContain(secret);
+  });
+});
+
 describe('SealingScope', () => {
   it('GIVEN each scope WHEN asked for annotations THEN they are kubeseal\'s', () => {
     expect(SealingScope.STRICT.annotations()).toEqual({});
@@ -428,6 +445,7 @@ describe('SealingCertificate', () => {
   it('GIVEN a PEM bundle WHEN parsed THEN the first certificate is used, as kubeseal does', () => {
     const bundle = `# comment\n${CERT_PEM}${fixture('rsa1024-cert.pem')}`;
     expect(SealingCertificate.fromPem(bundle).fingerprint).toBe(CERT.fingerprint);
+    expect(SealingCertificate.fromPem(CERT_PEM.replace(/\n/g, '\r\n')).fingerprint).toBe(CERT.fingerprint);
   });
 
   it('GIVEN no source WHEN a bad certificate is parsed THEN messages say "sealing certificate"', () => {
