@@ -388,6 +388,34 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     expect(err.providerCode).toBe('ECONNREFUSED');
   });
 
+  it('GIVEN an endpoint that accepts but never answers WHEN addKey THEN a timeout explained', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', () => res()));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const c = make({ endpoint: `http://127.0.0.1:${port}`, timeoutMs: 200 });
+      await expect(c.addKey(SA, KEY2)).rejects.toThrow(
+        `minio addKey key APPKEYTWO0000000: the admin endpoint http://127.0.0.1:${port} did not answer info-service-account in time: got no answer after 200 ms. Check that minio is healthy, or raise connection.timeoutMs.`,
+      );
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('GIVEN no parent user WHEN addKey THEN MinIO\'s XMinioAdminNoSuchUser is parsed into the error', async () => {
+    const err = (await make().addKey(SA, KEY1).catch((e: unknown) => e)) as ProviderError;
+    expect(err.message).toBe(
+      'minio addKey key APPKEYONE0000000: PUT add-service-account was refused: got HTTP 404 XMinioAdminNoSuchUser ("The specified user does not exist."). The user does not exist: run ensureIdentity first (the activate step does).',
+    );
+    expect([err.status, err.providerCode]).toEqual([404, 'XMinioAdminNoSuchUser']);
+  });
+
+  it('GIVEN an endpoint that is not a URL WHEN constructing THEN a clear error', () => {
+    expect(() => make({ endpoint: 'minio:9000' })).toThrow(
+      'minio connect: connection.endpoint must be http or https: got minio:. Use e.g. https://minio.storage.svc:9000.',
+    );
+  });
+
   it('GIVEN a user without the identity policy WHEN ensureIdentity(user kind) without policy THEN refused', async () => {
     await expect(make().ensureIdentity({ kind: 'user', name: 'app' })).rejects.toThrow(
       'minio ensureIdentity key app: identity app of kind user has no policy: got none. A MinIO/RustFS user credential\'s keys are the users carrying its policy: set identity.policy.',
