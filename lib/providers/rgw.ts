@@ -131,13 +131,16 @@ export class RgwAdminClient implements ProviderClient {
         secretAccessKey: conn.admin.secretAccessKey.reveal(),
       }),
     });
+    // No keep-alive: radosgw (beast) writes a response in several small segments, and on a reused
+    // connection the client's delayed ACK meets the server's Nagle: ~40 ms per call measured on
+    // loopback (15 46 49 43 44 44 ms) against 2-15 ms with a fresh connection per call.
     this.agent =
       url.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, ...(conn.caPem ? { ca: conn.caPem } : {}) })
-        : new http.Agent({ keepAlive: true });
+        ? new https.Agent({ keepAlive: false, ...(conn.caPem ? { ca: conn.caPem } : {}) })
+        : new http.Agent({ keepAlive: false });
   }
 
-  /** Closes idle keep-alive connections. */
+  /** Releases the client's sockets. */
   public close(): void {
     this.agent.destroy();
   }
