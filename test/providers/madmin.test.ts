@@ -238,7 +238,7 @@ describeGo('madmin cross-check against the real madmin-go (Debian 2.0.7)', () =>
       expect((await go.call({ op: 'decrypt', password: PASSWORD, dataHex: ours.toString('hex') })).equals(plain)).toBe(true);
     });
 
-    it.each([0, 16384, 16385, 40000])(`GIVEN ID ${id}, %i bytes and a fixed salt and nonce THEN our bytes equal Go's`, async (size) => {
+    it.each([0, 1, 16384, 16385, 32768, 40000])(`GIVEN ID ${id}, %i bytes and a fixed salt and nonce THEN our bytes equal Go's`, async (size) => {
       const plain = body(size);
       const fromGo = await go.call({
         op: 'encryptWith',
