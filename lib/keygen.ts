@@ -41,7 +41,8 @@ export function randomString(alphabet: string, length: number, random: RandomSou
   const n = alphabet.length;
   const limit = 256 - (256 % n); // bytes >= limit would bias the modulo
   let out = '';
-  while (out.length < length) {
+  for (let rounds = 0; out.length < length; rounds++) {
+    if (rounds > 64) throw new Error('randomString: the random source keeps returning unusable bytes (is it constant?)');
     const buf = random(Math.max(16, (length - out.length) * 2));
     for (const b of buf) {
       if (b >= limit) continue;

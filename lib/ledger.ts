@@ -58,8 +58,8 @@ const entrySchema = z.strictObject({
 export type LedgerEntry = z.infer<typeof entrySchema>;
 
 const ledgerSchema = z.strictObject({
-  apiVersion: z.literal(LEDGER_API_VERSION),
-  kind: z.literal(LEDGER_KIND),
+  apiVersion: z.literal(LEDGER_API_VERSION, { error: `must be ${LEDGER_API_VERSION}` }),
+  kind: z.literal(LEDGER_KIND, { error: `must be ${LEDGER_KIND}` }),
   credentials: z.record(z.string(), entrySchema),
   integrity: z.string().regex(/^sha256:[0-9a-f]{64}$/),
 });
