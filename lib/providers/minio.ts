@@ -172,36 +172,32 @@ export class MinioAdminClient implements ProviderClient {
 
   public async ensureIdentity(identity: IdentitySpec): Promise<void> {
     this.assertSupported('ensureIdentity', identity);
-    if (identity.policy) {
-      await this.addCannedPolicy(identity.policy.name, identity.policy.document, { operation: 'ensureIdentity', keyId: identity.name });
-    }
+    const ctx = { operation: 'ensureIdentity', keyId: identity.name };
     if (identity.kind === 'user') {
       if (!identity.policy) {
         throw this.error('ensureIdentity', identity.name, `identity ${identity.name} of kind user has no policy: got none. A MinIO/RustFS user credential's keys are the users carrying its policy: set identity.policy.`);
       }
+      await this.addCannedPolicy(identity.policy.name, identity.policy.document, ctx);
       return;
     }
-    const info = await this.userInfo(identity.name, { operation: 'ensureIdentity', keyId: identity.name });
-    if (info === undefined) {
-      // The parent's own secret is never used by consumers: a random one, dropped at once.
-      const secret = SecretValue.fromString(this.random(30).toString('base64url'));
-      await this.addUser(identity.name, secret, { operation: 'ensureIdentity', keyId: identity.name });
-      if (identity.policy) await this.attachPolicy(identity.name, [identity.policy.name], { operation: 'ensureIdentity', keyId: identity.name });
-      return;
-    }
-    if (!identity.policy) return;
-    const attached = splitPolicies(info.policyName);
-    if (attached.length === 0) {
-      await this.attachPolicy(identity.name, [identity.policy.name], { operation: 'ensureIdentity', keyId: identity.name });
-      return;
-    }
-    if (attached.length !== 1 || attached[0] !== identity.policy.name) {
+    // Look before changing anything: an existing parent with another policy is refused untouched.
+    const info = await this.userInfo(identity.name, ctx);
+    const attached = splitPolicies(info?.policyName);
+    if (identity.policy && attached.length > 0 && (attached.length !== 1 || attached[0] !== identity.policy.name)) {
       throw this.error(
         'ensureIdentity',
         identity.name,
-        `user ${identity.name} exists with another policy: got ${JSON.stringify(info.policyName)}, expected ${JSON.stringify(identity.policy.name)}. rekey does not take over a user it did not set up: attach only ${identity.policy.name} to ${identity.name} by hand (mc admin policy attach/detach), or give the credential another identity name.`,
+        `user ${identity.name} exists with another policy: got ${JSON.stringify(info?.policyName)}, expected ${JSON.stringify(identity.policy.name)}. rekey does not take over a user it did not set up: attach only ${identity.policy.name} to ${identity.name} by hand (mc admin policy attach/detach), or give the credential another identity name.`,
         { providerCode: 'UnexpectedPolicy' },
       );
+    }
+    if (identity.policy) await this.addCannedPolicy(identity.policy.name, identity.policy.document, ctx);
+    if (info === undefined) {
+      // The parent's own secret is never used by consumers: a random one, dropped at once.
+      await this.addUser(identity.name, SecretValue.fromString(this.random(30).toString('base64url')), ctx);
+    }
+    if (identity.policy && attached.length === 0) {
+      await this.attachPolicy(identity.name, [identity.policy.name], ctx);
     }
   }
 

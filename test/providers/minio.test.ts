@@ -220,8 +220,8 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     expect(server.policies.get('app-rw')).toEqual(POLICY.document);
     expect(server.requests.map((r) => `${r.method} ${r.path.replace('/minio/admin/v3/', '')} ${r.status}`)).toEqual([
       'GET list-canned-policies 200',
-      'PUT add-canned-policy 200',
       'GET user-info 404',
+      'PUT add-canned-policy 200',
       'PUT add-user 200',
       'POST idp/builtin/policy/attach 201',
     ]);
@@ -234,7 +234,7 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     const n = server.requests.length;
     await c.ensureIdentity(SA);
     expect(server.snapshot()).toBe(before);
-    expect(server.requests.slice(n).map((r) => `${r.method} ${r.path.replace('/minio/admin/v3/', '')}`)).toEqual(['PUT add-canned-policy', 'GET user-info']);
+    expect(server.requests.slice(n).map((r) => `${r.method} ${r.path.replace('/minio/admin/v3/', '')}`)).toEqual(['GET user-info', 'PUT add-canned-policy']);
   });
 
   it('GIVEN the parent exists without a policy WHEN ensureIdentity THEN the policy is attached', async () => {
@@ -254,6 +254,8 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     );
     expect((err as ProviderError).providerCode).toBe('UnexpectedPolicy');
     expect(server.users.get('app')?.policies).toEqual(['readwrite']);
+    expect(server.mutations()).toEqual([]);
+    expect(server.policies.has('app-rw')).toBe(false);
   });
 
   it('GIVEN an identity WHEN addKey twice, listKeys, S3 with both keys THEN both keys work and are listed', async () => {
