@@ -35,7 +35,7 @@ class IlumChart extends Chart {
           name: 'core',
           image: 'ilum/core:6.4.0',
           portNumber: 8080,
-          envFrom: [kplus.Env.fromSecret(s3, 'ILUM_S3_')],
+          envFrom: [new kplus.EnvFrom(undefined, 'ILUM_S3_', s3)],
           resources: {},
         },
       ],
