@@ -239,7 +239,7 @@ describe('bad input never half-writes', () => {
 
   it('an unknown command, a bad option and a bad --output', async () => {
     const dir = await rotated();
-    await expectRefused(dir, ['rotat'], 'rekey command is unknown: got "rotat". Use one of synth, rotate, check, status, schema (rekey --help).');
+    await expectRefused(dir, ['rotat'], 'rekey command is unknown: got "rotat". Use one of synth, rotate, check, status, fingerprint, schema (rekey --help).');
     await expectRefused(dir, ['rotate', 'uploads', '--force'], `rekey rotate arguments are invalid: got "uploads --force" (Unknown option '--force'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--force"). Usage: rekey rotate <credential>... | --due [--check] [--dir <project>] [--output json]`);
     await expectRefused(dir, ['status', '--output', 'yaml'], 'rekey status --output must be json or table: got "yaml". Use --output json.');
     await expectRefused(dir, ['rotate', 'uploads', '--check'], 'rekey rotate --check only applies with --due: got --check alone. Use rekey rotate --due --check.');
@@ -265,6 +265,18 @@ describe('rekey check', () => {
     const r = await cli(dir, ['check']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^rekey: error: rekey\.ledger\.yaml integrity does not match its content \(edited by hand\?\): got sha256:[0-9a-f]{64}\. Restore it from git/);
+  });
+});
+
+describe('rekey fingerprint', () => {
+  it('prints the fingerprint to pin, and refuses a missing file', async () => {
+    const dir = project();
+    expect(await cli(dir, ['fingerprint', 'cert.pem'])).toEqual({ code: 0, stdout: 'SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g\n', stderr: '' });
+    expect(await cli(dir, ['fingerprint', 'nope.pem'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'rekey: error: rekey fingerprint nope.pem cannot be read: got ENOENT. Fetch it with `kubeseal --fetch-cert > nope.pem`.\n',
+    });
   });
 });
 

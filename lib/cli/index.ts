@@ -106,6 +106,29 @@ const COMMANDS: Record<string, Command> = {
       return ExitCode.OK;
     },
   },
+  fingerprint: {
+    summary: "print the SHA-256 fingerprint of a sealing certificate, to pin in rekey.yaml sealing.fingerprint",
+    usage: 'rekey fingerprint <certificate.pem>',
+    options: {},
+    positionals: true,
+    async run({ positionals, dir, io }) {
+      const { readFileSync } = await import('node:fs');
+      const { SealingCertificate } = await import('../seal.js');
+      if (positionals.length !== 1) {
+        throw new ValidationError(`rekey fingerprint takes one certificate file: got ${positionals.length}. Usage: rekey fingerprint <certificate.pem> (from kubeseal --fetch-cert).`);
+      }
+      const file = positionals[0]!;
+      let pem: string;
+      try {
+        pem = readFileSync(resolve(dir, file), 'utf8');
+      } catch (e) {
+        throw new ValidationError(`rekey fingerprint ${file} cannot be read: got ${(e as NodeJS.ErrnoException).code}. Fetch it with \`kubeseal --fetch-cert > ${file}\`.`);
+      }
+      const cert = SealingCertificate.fromPem(pem, file);
+      io.stdout(`${cert.fingerprint}\n`);
+      return ExitCode.OK;
+    },
+  },
   schema: {
     summary: 'print the JSON Schema of rekey.yaml (for editor completion)',
     usage: 'rekey schema',
