@@ -167,17 +167,17 @@ EOF
 
   monmaptool --create --addv a "[v2:127.0.0.1:${MON_PORT}]" --fsid "$fsid" "$RGW_DIR/monmap" >/dev/null
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$RGW_DIR/monmap"
-  ceph-mon -c "$CONF" -i a 2>>"$RGW_DIR/log/daemons.err"
+  ceph-mon -c "$CONF" -i a >>"$RGW_DIR/log/daemons.err" 2>&1
   wait_for "ceph-mon" ceph -c "$CONF" --connect-timeout 5 mon stat
 
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   osd_id=$(ceph -c "$CONF" osd new "$osd_uuid")
   mkdir -p "$RGW_DIR/osd/osd.$osd_id"
   ceph-osd -c "$CONF" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" 2>/dev/null
-  ceph-osd -c "$CONF" -i "$osd_id" 2>>"$RGW_DIR/log/daemons.err"
+  ceph-osd -c "$CONF" -i "$osd_id" >>"$RGW_DIR/log/daemons.err" 2>&1
   wait_for "ceph-osd" osd_up
 
-  radosgw -c "$CONF" -n client.rgw.a 2>>"$RGW_DIR/log/daemons.err"
+  radosgw -c "$CONF" -n client.rgw.a >>"$RGW_DIR/log/daemons.err" 2>&1
   wait_for "radosgw on $ENDPOINT" rgw_up
 
   radosgw-admin -c "$CONF" user create --uid="$ADMIN_UID" --display-name="rekey test admin" \

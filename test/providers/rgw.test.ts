@@ -2,8 +2,13 @@
  * RgwAdminClient against a REAL radosgw (one-node Ceph started by scripts/rgw.sh), plus fault
  * injection on loopback (closed port, TLS mismatch, a 500-injecting proxy).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   CreateBucketCommand,
@@ -61,7 +66,12 @@ async function caught(p: Promise<unknown>): Promise<ProviderError> {
   try {
     await p;
   } catch (e) {
-    if (e instanceof ProviderError) return e;
+    if (e instanceof ProviderError) {
+      // no secret in the error, its stack or its cause
+      const text = `${e.message}\n${String(e.stack)}\n${String(e.cause)}\n${JSON.stringify(e)}`;
+      for (const s of secrets) expect(text).not.toContain(s);
+      return e;
+    }
     throw e;
   }
   throw new Error('expected a ProviderError, got success');
@@ -82,9 +92,12 @@ class FaultProxy {
   public seen: string[] = [];
   private readonly server: http.Server;
   public endpoint = '';
-  public constructor(target: string) {
+  public constructor(
+    target: string,
+    private readonly tls?: { key: string; cert: string },
+  ) {
     const t = new URL(target);
-    this.server = http.createServer((req, res) => {
+    const handler: http.RequestListener = (req, res) => {
       this.count += 1;
       this.seen.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
       if (this.count === this.failOn) {
@@ -105,11 +118,12 @@ class FaultProxy {
         res.end();
       });
       req.pipe(up);
-    });
+    };
+    this.server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
   }
   public async start(): Promise<void> {
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
   public reset(failOn: number): void {
     this.count = 0;
@@ -333,6 +347,47 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
         ),
       );
       await assertOnlyKey0();
+    });
+
+    describe('behind a self-signed TLS proxy', () => {
+      let tlsProxy: FaultProxy;
+      let caPem: string;
+      beforeAll(async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), 'rekey-tls-'));
+        execFileSync('openssl', [
+          'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+          '-subj', '/CN=rekey-test-rgw', '-addext', 'subjectAltName=IP:127.0.0.1',
+          '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+        ], { stdio: 'ignore' });
+        caPem = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+        tlsProxy = new FaultProxy(cluster.endpoint, { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: caPem });
+        rmSync(dir, { recursive: true, force: true });
+        await tlsProxy.start();
+      });
+      afterAll(async () => tlsProxy?.stop());
+
+      it('GIVEN no caPem WHEN addKey THEN the untrusted certificate is reported, nothing changes', async () => {
+        const c = new RgwAdminClient({ endpoint: tlsProxy.endpoint, admin: cluster.admin, timeoutMs: 3000 });
+        const key = fakePair('F7');
+        const err = await caught(c.addKey(identity, key));
+        c.close();
+        expect(err.message).toBe(
+          `ceph-rgw addKey key ${key.accessKeyId}: TLS handshake with ${tlsProxy.endpoint} failed: got DEPTH_ZERO_SELF_SIGNED_CERT. ` +
+            'Check the endpoint scheme (http vs https) and pass the CA as caPem',
+        );
+        await assertOnlyKey0();
+      });
+
+      it('GIVEN the CA as caPem WHEN addKey and verifyAccepted over https THEN both work', async () => {
+        const c = new RgwAdminClient({ endpoint: tlsProxy.endpoint, admin: cluster.admin, caPem });
+        const key = fakePair('F8');
+        await c.addKey(identity, key);
+        const ok = await verifyAccepted({ endpoint: tlsProxy.endpoint, provider: 'ceph-rgw', caPem, logger }, key, verifyOpts);
+        expect(ok.last.outcome).toBe('accepted');
+        await c.deleteKey(identity, key.accessKeyId);
+        c.close();
+        await assertOnlyKey0();
+      });
     });
 
     it('GIVEN a 500 on the PUT key request WHEN addKey THEN it fails naming the request, and the key was not added', async () => {

@@ -102,7 +102,7 @@ export async function ensureRgw(): Promise<RgwTestCluster> {
   }
   const lock = path.join(process.env.TMPDIR || '/tmp', 'rekey-rgw.lock');
   const script = `"${SCRIPT}" status >/dev/null && echo REUSED || "${SCRIPT}" start`;
-  const res = await run('flock', [lock, 'bash', '-c', script], 240_000);
+  const res = await run('flock', ['--close', lock, 'bash', '-c', script], 240_000);
   if (res.code !== 0) {
     throw new Error(`scripts/rgw.sh start failed: got exit ${res.code}. Output:\n${res.out}`);
   }
