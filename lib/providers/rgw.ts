@@ -16,7 +16,10 @@
  * - `GET /admin/user?uid=..` returns the user, including every key's SECRET: this client keeps the
  *   key IDs only and never logs or returns a response body.
  * - IAM `PutUserPolicy` / `GetUserPolicy` / `ListUserPolicies` work on the S3 endpoint when the
- *   admin user has the `user-policy=*` cap; an absent policy or user answers 404 `NoSuchEntity`.
+ *   admin user has the `user-policy=*` cap (else 403 `AccessDenied`); radosgw enforces them. A user
+ *   without policies, like an absent one, answers ListUserPolicies with 404 `NoSuchEntity`.
+ * - Pacific drops a user's inline policies on every key add/remove and user modify (Ceph
+ *   tracker #48761): this client snapshots and restores them around those calls.
  *
  * RGW cannot disable one S3 key: see `disableKey`.
  */
@@ -209,6 +212,15 @@ export class RgwAdminClient implements ProviderClient {
       users.push(user);
     }
     let target = users[0];
+    if (identity.kind === 'user' && target.suspended) {
+      throw new ProviderError({
+        provider: PROVIDER,
+        operation: 'addKey',
+        keyId: pair.accessKeyId,
+        providerCode: 'UserSuspended',
+        message: `user '${target.uid}' is suspended: got suspended=1, so a new key would be rejected (403 UserSuspended). Enable the user (POST /admin/user?suspended=0) if the suspension is not deliberate`,
+      });
+    }
     if (identity.kind === 'alternatingUsers') {
       const free = users.filter((u) => u.keyIds.length === 0);
       if (free.length === 0) {
@@ -221,11 +233,13 @@ export class RgwAdminClient implements ProviderClient {
       }
       target = free[0];
     }
-    await this.addUserKey(target.uid, pair, 'addKey');
-    if (identity.kind === 'alternatingUsers' && target.suspended) {
+    const uid = target.uid;
+    const reEnable = identity.kind === 'alternatingUsers' && target.suspended;
+    await this.keepingPolicies(uid, 'addKey', pair.accessKeyId, async () => {
+      await this.addUserKey(uid, pair, 'addKey');
       // The uid held no other key, so enabling it exposes only the new key.
-      await this.setSuspended(target.uid, false, 'addKey', pair.accessKeyId);
-    }
+      if (reEnable) await this.setSuspended(uid, false, 'addKey', pair.accessKeyId);
+    });
     return pair;
   }
 
@@ -256,7 +270,11 @@ export class RgwAdminClient implements ProviderClient {
         const user = await this.getUser(uid, 'disableKey', accessKeyId);
         if (!user || !user.keyIds.includes(accessKeyId)) continue;
         if (user.keyIds.length === 1) {
-          if (!user.suspended) await this.setSuspended(uid, true, 'disableKey', accessKeyId);
+          if (!user.suspended) {
+            await this.keepingPolicies(uid, 'disableKey', accessKeyId, () =>
+              this.setSuspended(uid, true, 'disableKey', accessKeyId),
+            );
+          }
           return;
         }
         throw new ProviderError({
@@ -287,7 +305,9 @@ export class RgwAdminClient implements ProviderClient {
   public async deleteKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     for (const uid of this.uids(identity, 'deleteKey', accessKeyId)) {
       const user = await this.getUser(uid, 'deleteKey', accessKeyId);
-      if (user?.keyIds.includes(accessKeyId)) await this.removeUserKey(uid, accessKeyId, 'deleteKey');
+      if (user?.keyIds.includes(accessKeyId)) {
+        await this.keepingPolicies(uid, 'deleteKey', accessKeyId, () => this.removeUserKey(uid, accessKeyId, 'deleteKey'));
+      }
     }
   }
 
@@ -468,6 +488,51 @@ export class RgwAdminClient implements ProviderClient {
         operation: 'ensureIdentity',
         message: `user '${uid}' policy '${policy.name}' differs from the declared document: got ${current ? canonicalJson(current) : 'none'}. Update the policy at the provider or change the credential's policy`,
       });
+    }
+  }
+
+  /**
+   * Runs a user-modifying Admin Ops call and puts back the user's inline policies if it dropped
+   * them. Radosgw before Reef rewrites the user without its `user.rgw.user-policy` attribute on
+   * every modify, key create and key remove (Ceph tracker #48761, fixed by ceph/ceph#53750):
+   * measured on 16.2.15, `PUT /admin/user?key` leaves ListUserPolicies empty. Without this the
+   * rotation would silently widen the identity's permissions. A crash between the call and the
+   * restore is healed by the next `ensureIdentity` (declared policies only).
+   */
+  private async keepingPolicies(uid: string, operation: string, keyId: string, fn: () => Promise<void>): Promise<void> {
+    let before: Array<{ name: string; document: Record<string, unknown> }>;
+    try {
+      before = [];
+      for (const name of await this.listUserPolicies(uid, operation)) {
+        const document = await this.getUserPolicy(uid, name, operation);
+        if (document) before.push({ name, document });
+      }
+    } catch (err) {
+      if (err instanceof ProviderError && err.status === 403 && err.providerCode === 'AccessDenied') {
+        // No `user-policy` cap: we cannot see (or restore) policies; say so once and go on.
+        this.logger.log('warn', 'user policies not checked', { provider: PROVIDER, operation, keyId, uid, reason: 'no user-policy cap' });
+        await fn();
+        return;
+      }
+      throw err;
+    }
+    await fn();
+    if (before.length === 0) return;
+    const after = new Set(await this.listUserPolicies(uid, operation));
+    for (const p of before) {
+      if (after.has(p.name)) continue;
+      this.logger.log('warn', 'user policy dropped by radosgw, restoring', { provider: PROVIDER, operation, keyId, uid, policy: p.name });
+      try {
+        await this.putUserPolicy(uid, p, operation);
+      } catch (cause) {
+        throw new ProviderError({
+          provider: PROVIDER,
+          operation,
+          keyId,
+          message: `radosgw dropped policy '${p.name}' of user '${uid}' and restoring it failed: got ${cause instanceof Error ? cause.message : String(cause)}. Re-run the step (ensureIdentity restores declared policies) or put the policy back by hand`,
+          cause,
+        });
+      }
     }
   }
 

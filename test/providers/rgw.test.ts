@@ -206,6 +206,9 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
       expect(await got2.Body?.transformToString()).toBe('written with key 1');
       s2.destroy();
       expect(await c.listKeys(identity)).toEqual([{ accessKeyId: key2.accessKeyId, status: 'active', owner: identity.name }]);
+      // the declared policy survived the key add and delete (Pacific drops it; the client restores it)
+      expect(await c.listUserPolicies(identity.name)).toEqual(['rekey-app']);
+      expect(await c.getUserPolicy(identity.name, 'rekey-app')).toEqual(POLICY.document);
       await c.deleteKey(identity, key1.accessKeyId); // absent: no-op
     } finally {
       c.close();
@@ -390,13 +393,44 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
       });
     });
 
+    it('GIVEN a server that accepts but never answers WHEN addKey THEN the per-request timeout fires, nothing changes', async () => {
+      const hang = http.createServer(() => undefined);
+      await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
+      const c = new RgwAdminClient({ endpoint: url, admin: cluster.admin, timeoutMs: 300 });
+      const key = fakePair('F9');
+      const started = Date.now();
+      const err = await caught(c.addKey(identity, key));
+      c.close();
+      hang.closeAllConnections();
+      await new Promise<void>((r) => hang.close(() => r()));
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(err.message).toBe(
+        `ceph-rgw addKey key ${key.accessKeyId}: no answer from ${url} within 300 ms: got a timeout. Check the endpoint and the NetworkPolicy, or raise timeoutMs`,
+      );
+      await assertOnlyKey0();
+    });
+
+    it('GIVEN a suspended user WHEN addKey THEN it refuses before any change (the key would not work)', async () => {
+      const u: IdentitySpec = { kind: 'user', name: `susp-${RUN.toLowerCase()}` };
+      await client.ensureIdentity(u);
+      await client.setSuspended(u.name, true);
+      const key = fakePair('G1');
+      const err = await caught(client.addKey(u, key));
+      expect(err.message).toBe(
+        `ceph-rgw addKey key ${key.accessKeyId}: user '${u.name}' is suspended: got suspended=1, so a new key would be rejected (403 UserSuspended). ` +
+          'Enable the user (POST /admin/user?suspended=0) if the suspension is not deliberate',
+      );
+      expect(await client.listKeys(u)).toEqual([]);
+    });
+
     it('GIVEN a 500 on the PUT key request WHEN addKey THEN it fails naming the request, and the key was not added', async () => {
       const c = new RgwAdminClient({ endpoint: proxy.endpoint, admin: cluster.admin });
       const key = fakePair('F6');
-      proxy.reset(2); // 1: GET /admin/user, 2: PUT /admin/user?key
+      proxy.reset(3); // 1: GET /admin/user, 2: ListUserPolicies (snapshot), 3: PUT /admin/user?key
       const err = await caught(c.addKey(identity, key));
       c.close();
-      expect(proxy.seen).toEqual(['GET /admin/user', 'PUT /admin/user']);
+      expect(proxy.seen).toEqual(['GET /admin/user', 'POST /', 'PUT /admin/user']);
       expect(err.message).toBe(
         `ceph-rgw addKey key ${key.accessKeyId}: RGW failed on PUT /admin/user?key: got HTTP 500 InternalError. ` +
           'Nothing is assumed changed; retry, and check the radosgw log if it persists',
@@ -408,10 +442,10 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
 
     it('GIVEN a 500 on the DELETE key request WHEN deleteKey THEN it fails and the old key still works', async () => {
       const c = new RgwAdminClient({ endpoint: proxy.endpoint, admin: cluster.admin });
-      proxy.reset(2); // 1: GET /admin/user, 2: DELETE /admin/user?key
+      proxy.reset(3); // 1: GET /admin/user, 2: ListUserPolicies (snapshot), 3: DELETE /admin/user?key
       const err = await caught(c.deleteKey(identity, key0.accessKeyId));
       c.close();
-      expect(proxy.seen).toEqual(['GET /admin/user', 'DELETE /admin/user']);
+      expect(proxy.seen).toEqual(['GET /admin/user', 'POST /', 'DELETE /admin/user']);
       expect(err.message).toBe(
         `ceph-rgw deleteKey key ${key0.accessKeyId}: RGW failed on DELETE /admin/user?key: got HTTP 500 InternalError. ` +
           'Nothing is assumed changed; retry, and check the radosgw log if it persists',
@@ -454,6 +488,44 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
           "Remove it at the provider or declare it in the credential's policy",
       );
       await assertOnlyKey0();
+    });
+
+    it('GIVEN an admin with caps users=* but not user-policy WHEN ensureIdentity with a policy THEN AccessDenied names the cap', async () => {
+      const adminUid = `admin-nopol-${RUN.toLowerCase()}`;
+      const adminKey = fakePair('G2');
+      await client.createUser(adminUid, { displayName: 'admin without user-policy', caps: 'users=*' });
+      expect((await client.getUser(adminUid))?.caps).toEqual(['users=*']);
+      await client.addUserKey(adminUid, adminKey);
+      const c = new RgwAdminClient({ endpoint: cluster.endpoint, admin: adminKey });
+      const err = await caught(c.ensureIdentity({ kind: 'user', name: `pol2-${RUN.toLowerCase()}`, policy: POLICY }));
+      c.close();
+      expect(err.message).toBe(
+        'ceph-rgw ensureIdentity: the admin user lacks a cap for POST / Action=ListUserPolicies: got HTTP 403 AccessDenied. ' +
+          'Grant it caps users=* (and user-policy=* for policies)',
+      );
+    });
+
+    it('GIVEN a declared Deny policy WHEN the key calls a denied action THEN radosgw enforces it (403 AccessDenied)', async () => {
+      const u: IdentitySpec = {
+        kind: 'user',
+        name: `deny-${RUN.toLowerCase()}`,
+        policy: { name: 'no-create', document: { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: ['s3:CreateBucket'], Resource: ['*'] }] } },
+      };
+      const key = fakePair('G3');
+      await client.ensureIdentity(u);
+      await client.addKey(u, key);
+      const c = s3(cluster.endpoint, key);
+      const err = (await c.send(new CreateBucketCommand({ Bucket: `deny-${RUN.toLowerCase()}` })).catch((e: unknown) => e)) as {
+        name?: string;
+        $metadata?: { httpStatusCode?: number };
+      };
+      c.destroy();
+      expect([err.$metadata?.httpStatusCode, err.name]).toEqual([403, 'AccessDenied']);
+      expect(await listStatus(cluster.endpoint, key)).toBe('200');
+      // radosgw 16.2 drops inline policies on key add: the client restores them (and says so)
+      expect(
+        logger.records.some((r) => r.msg === 'user policy dropped by radosgw, restoring' && r.uid === u.name && r.policy === 'no-create'),
+      ).toBe(true);
     });
 
     it('GIVEN the declared policy name with another document WHEN ensureIdentity THEN it refuses showing the document', async () => {
