@@ -2,8 +2,8 @@
  * Bench: one full key swap on a real radosgw, client level vs bare HTTP.
  *
  *   client: RgwAdminClient.addKey(new) → verifyAccepted(new) → deleteKey(old) → verifyRejected(old)
- *   bare:   the same HTTP requests (GET user, PUT key, ListBuckets(new), GET user, DELETE key,
- *           ListBuckets(old) → 403), each signed with aws4 and sent with plain node:http on a fresh
+ *   bare:   the same HTTP requests (GET user, ListUserPolicies, PUT key, ListBuckets(new), GET user,
+ *           ListUserPolicies, DELETE key, ListBuckets(old) → 403), each signed with aws4 and sent with plain node:http on a fresh
  *           connection (as the client does); "bare" is the SUM of their round-trip times.
  *   bare-ka: the same on ONE keep-alive connection, to show why the client does not reuse
  *           connections to radosgw (delayed ACK vs Nagle: ~40 ms per reused-connection call).
@@ -43,6 +43,7 @@ function bare(
   method: string,
   pathAndQuery: string,
   agent: http.Agent | false,
+  body = '',
 ): Promise<{ status: number; ms: number }> {
   const opts = aws4.sign(
     {
@@ -51,7 +52,11 @@ function bare(
       path: pathAndQuery,
       service: 's3',
       region: 'us-east-1',
-      headers: { 'x-amz-content-sha256': createHash('sha256').update('').digest('hex') },
+      body: body || undefined,
+      headers: {
+        'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+        ...(body ? { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } : {}),
+      },
     },
     { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey.reveal() },
   );
@@ -72,7 +77,7 @@ function bare(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body || undefined);
   });
 }
 
@@ -90,8 +95,10 @@ async function bareSwap(
   fresh: KeyPair,
   agent: http.Agent | false = false,
 ): Promise<{ sum: number; n: number }> {
-  const steps: Array<[string, KeyPair, string, number]> = [
+  const listPolicies = new URLSearchParams({ Action: 'ListUserPolicies', Version: '2010-05-08', UserName: uid }).toString();
+  const steps: Array<[string, KeyPair, string, number, string?]> = [
     ['GET', admin, `/admin/user?${q({ uid, format: 'json' })}`, 200],
+    ['POST', admin, '/', 404, listPolicies], // no policy: 404 NoSuchEntity
     [
       'PUT',
       admin,
@@ -100,12 +107,13 @@ async function bareSwap(
     ],
     ['GET', fresh, '/', 200],
     ['GET', admin, `/admin/user?${q({ uid, format: 'json' })}`, 200],
+    ['POST', admin, '/', 404, listPolicies],
     ['DELETE', admin, `/admin/user?${q({ key: '', uid, 'access-key': oldPair.accessKeyId, 'key-type': 's3', format: 'json' })}`, 200],
     ['GET', oldPair, '/', 403],
   ];
   let sum = 0;
-  for (const [method, creds, p, want] of steps) {
-    const r = await bare(endpoint, creds, method, p, agent);
+  for (const [method, creds, p, want, body] of steps) {
+    const r = await bare(endpoint, creds, method, p, agent, body);
     if (r.status !== want) throw new Error(`bare ${method} ${p.split('?')[0]}: got HTTP ${r.status}, expected ${want}`);
     sum += r.ms;
   }
