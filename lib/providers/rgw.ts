@@ -403,9 +403,10 @@ export class RgwAdminClient implements ProviderClient {
   // ---------------------------------------------------------------- IAM user policies
 
   /** IAM `PutUserPolicy` (creates or replaces the inline policy). Needs the admin cap `user-policy=*`. */
-  public async putUserPolicy(uid: string, policy: PolicySpec, operation = 'putUserPolicy'): Promise<void> {
+  public async putUserPolicy(uid: string, policy: PolicySpec, operation = 'putUserPolicy', keyId?: string): Promise<void> {
     await this.call({
       operation,
+      keyId,
       method: 'POST',
       path: '/',
       form: {
@@ -420,9 +421,10 @@ export class RgwAdminClient implements ProviderClient {
   }
 
   /** IAM `ListUserPolicies`: the inline policy names (none: `[]`). */
-  public async listUserPolicies(uid: string, operation = 'listUserPolicies'): Promise<string[]> {
+  public async listUserPolicies(uid: string, operation = 'listUserPolicies', keyId?: string): Promise<string[]> {
     const res = await this.call({
       operation,
+      keyId,
       method: 'POST',
       path: '/',
       form: { Action: 'ListUserPolicies', Version: '2010-05-08', UserName: uid },
@@ -439,9 +441,11 @@ export class RgwAdminClient implements ProviderClient {
     uid: string,
     policyName: string,
     operation = 'getUserPolicy',
+    keyId?: string,
   ): Promise<Record<string, unknown> | undefined> {
     const res = await this.call({
       operation,
+      keyId,
       method: 'POST',
       path: '/',
       form: { Action: 'GetUserPolicy', Version: '2010-05-08', UserName: uid, PolicyName: policyName },
@@ -503,8 +507,8 @@ export class RgwAdminClient implements ProviderClient {
     let before: Array<{ name: string; document: Record<string, unknown> }>;
     try {
       before = [];
-      for (const name of await this.listUserPolicies(uid, operation)) {
-        const document = await this.getUserPolicy(uid, name, operation);
+      for (const name of await this.listUserPolicies(uid, operation, keyId)) {
+        const document = await this.getUserPolicy(uid, name, operation, keyId);
         if (document) before.push({ name, document });
       }
     } catch (err) {
@@ -518,12 +522,12 @@ export class RgwAdminClient implements ProviderClient {
     }
     await fn();
     if (before.length === 0) return;
-    const after = new Set(await this.listUserPolicies(uid, operation));
+    const after = new Set(await this.listUserPolicies(uid, operation, keyId));
     for (const p of before) {
       if (after.has(p.name)) continue;
       this.logger.log('warn', 'user policy dropped by radosgw, restoring', { provider: PROVIDER, operation, keyId, uid, policy: p.name });
       try {
-        await this.putUserPolicy(uid, p, operation);
+        await this.putUserPolicy(uid, p, operation, keyId);
       } catch (cause) {
         throw new ProviderError({
           provider: PROVIDER,
@@ -582,7 +586,8 @@ export class RgwAdminClient implements ProviderClient {
         cause: err,
       });
     } finally {
-      this.logger.log(res && res.status < 300 ? 'info' : 'warn', 'provider call', {
+      const expected = res !== undefined && (spec.expect ?? [{ status: 200 }]).some((e) => e.status === res?.status);
+      this.logger.log(expected ? 'info' : 'warn', 'provider call', {
         provider: PROVIDER,
         operation: spec.operation,
         keyId: spec.keyId ?? null,

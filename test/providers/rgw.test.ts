@@ -496,13 +496,31 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
       await client.createUser(adminUid, { displayName: 'admin without user-policy', caps: 'users=*' });
       expect((await client.getUser(adminUid))?.caps).toEqual(['users=*']);
       await client.addUserKey(adminUid, adminKey);
-      const c = new RgwAdminClient({ endpoint: cluster.endpoint, admin: adminKey });
+      const weakLog = new MemoryLogger();
+      const c = new RgwAdminClient({ endpoint: cluster.endpoint, admin: adminKey, logger: weakLog });
       const err = await caught(c.ensureIdentity({ kind: 'user', name: `pol2-${RUN.toLowerCase()}`, policy: POLICY }));
-      c.close();
       expect(err.message).toBe(
         'ceph-rgw ensureIdentity: the admin user lacks a cap for POST / Action=ListUserPolicies: got HTTP 403 AccessDenied. ' +
           'Grant it caps users=* (and user-policy=* for policies)',
       );
+      // without declared policies the same admin still rotates keys, and says it could not check policies
+      const plain: IdentitySpec = { kind: 'user', name: `nopol-${RUN.toLowerCase()}` };
+      const key = fakePair('G4');
+      await c.ensureIdentity(plain);
+      await c.addKey(plain, key);
+      c.close();
+      expect(await listStatus(cluster.endpoint, key)).toBe('200');
+      expect(weakLog.records.filter((r) => r.msg === 'user policies not checked')).toEqual([
+        {
+          level: 'warn',
+          msg: 'user policies not checked',
+          provider: 'ceph-rgw',
+          operation: 'addKey',
+          keyId: key.accessKeyId,
+          uid: plain.name,
+          reason: 'no user-policy cap',
+        },
+      ]);
     });
 
     it('GIVEN a declared Deny policy WHEN the key calls a denied action THEN radosgw enforces it (403 AccessDenied)', async () => {
