@@ -61,7 +61,7 @@ describe('JSON Schema', () => {
   });
 
   it('accepts the example and rejects an unknown field, so editors complete and flag correctly', () => {
-    const ajv = new Ajv2020({ strict: false });
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
     const validate = ajv.compile(specJsonSchema());
     expect(validate(parse(readFileSync('rekey.yaml', 'utf8')))).toBe(true);
     const bad = baseSpec();

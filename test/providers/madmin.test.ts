@@ -9,7 +9,7 @@ import { SecretValue } from '../../lib/secret-value.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const VECTORS = resolve(root, '../shared/vectors/madmin/vectors.jsonl');
+const VECTORS = resolve(root, 'test/fixtures/madmin/vectors.jsonl');
 
 interface Vector {
   readonly password: string;

@@ -14,7 +14,7 @@ import { SecretValue } from '../../lib/secret-value.js';
 import { FakeMinioServer } from '../support/minio-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CAPTURE = resolve(here, '../../../shared/vectors/madmin/capture.txt');
+const CAPTURE = resolve(here, '../fixtures/madmin/capture.txt');
 
 // ------------------------------------------------------------------ the madmin-go capture
 
