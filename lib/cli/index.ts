@@ -78,6 +78,9 @@ const COMMANDS: Record<string, Command> = {
           io.stdout(`rotated ${r.credential}: generation ${r.generation}, access key ${r.accessKeyId}${r.previousAccessKeyId ? ` (replaces ${r.previousAccessKeyId})` : ''}\n`);
         }
         io.stdout('Review `git diff`, commit rekey.ledger.yaml and dist/, and open a pull request.\n');
+        io.stdout(
+          'NOTE: this release does not render the rotation Jobs yet. Register each new access key at its provider (next to the old one) before merging, or consumers restart onto a key the provider rejects.\n',
+        );
       }
       return ExitCode.OK;
     },
