@@ -388,15 +388,14 @@ export function specJsonSchema(): Record<string, unknown> {
 }
 
 function formatIssue(file: string, raw: unknown, issues: readonly z.core.$ZodIssue[]): string {
-  const first = pickIssue(issues);
+  const first = issues[0]!;
   const path = [...first.path];
   let what: string;
   let fix: string;
   let value: unknown;
   if (first.code === 'unrecognized_keys') {
     const key = first.keys[0]!;
-    const parent = valueAt(raw, path);
-    const known = knownKeys(parent, path, raw);
+    const known = knownKeys(path);
     what = `has unknown field "${key}"`;
     value = key;
     fix = `Remove it or fix its spelling${known.length ? ` (known fields: ${known.join(', ')})` : ''}.`;
@@ -407,10 +406,7 @@ function formatIssue(file: string, raw: unknown, issues: readonly z.core.$ZodIss
   if (first.code === 'invalid_key') {
     // a record key failed its schema: report the key itself
     message = first.issues[0]?.message ?? message;
-    value = path.length ? undefined : value;
-    const key = String(path.pop() ?? '');
-    path.push(key);
-    value = key;
+    value = String(path[path.length - 1] ?? '');
   }
   const field = String([...path].reverse().find((p) => typeof p === 'string') ?? 'it');
   let [w, f] = message.includes(FIX) ? message.split(FIX) : [message.replace(/^Invalid input: /, ''), `Fix ${field} (see schema/rekey.schema.json).`];
@@ -428,11 +424,6 @@ function formatIssue(file: string, raw: unknown, issues: readonly z.core.$ZodIss
   return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${show(value)}. ${fix}${extra}`;
 }
 
-/** The first issue in document order, preferring a concrete one over a union summary. */
-function pickIssue(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue {
-  return issues[0]!;
-}
-
 const KNOWN: Record<string, string[]> = {
   '': Object.keys(specObject.shape),
   providers: Object.keys(providerSchema.shape),
@@ -444,7 +435,7 @@ const KNOWN: Record<string, string[]> = {
   'providers.adminCredential': Object.keys(adminCredential.shape),
 };
 
-function knownKeys(_parent: unknown, path: (string | number | symbol)[], _raw: unknown): string[] {
+function knownKeys(path: readonly (string | number | symbol)[]): string[] {
   const shapeKey = path.filter((p) => typeof p === 'string').join('.');
   return KNOWN[shapeKey] ?? [];
 }

@@ -59,7 +59,7 @@ const COMMANDS: Record<string, Command> = {
           throw new ValidationError(`rekey rotate --due takes no credential names: got ${positionals.join(' ')}. Use either names or --due.`);
         }
         const { status, dueCredentials } = await import('./status.js');
-        names = dueCredentials(status({ dir, now }), dir);
+        names = dueCredentials(status({ dir, now }));
         if (values.check) {
           if (values.output === 'json') io.stdout(JSON.stringify({ due: names }) + '\n');
           else io.stdout(names.length ? `due: ${names.join(', ')}\n` : 'nothing is due\n');

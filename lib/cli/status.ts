@@ -24,6 +24,8 @@ export interface CredentialStatus {
   readonly nextDue: string | null;
   /** `never-rotated`, `ok`, `due` (past its interval), `manual`. */
   readonly state: 'never-rotated' | 'ok' | 'due' | 'manual';
+  /** The rotation policy's mode. */
+  readonly mode: 'Manual' | 'TimeBased';
   readonly consumers: string[];
 }
 
@@ -53,16 +55,15 @@ export function status(options: StatusOptions): CredentialStatus[] {
         ageDays: rotatedAt ? Math.floor((now.getTime() - rotatedAt.getTime()) / 86_400_000) : null,
         nextDue: due ? due.toISOString() : null,
         state,
+        mode: policy.mode,
         consumers: consumers.get(c.name) ?? c.consumers.map((w) => `${w.kind}/${w.namespace}/${w.name}`).sort(),
       };
     });
 }
 
 /** Credentials a scheduled CI job should rotate: TimeBased ones past due or never rotated. */
-export function dueCredentials(rows: readonly CredentialStatus[], dir: string): string[] {
-  const project = loadProject({ specPath: join(resolve(dir), 'rekey.yaml'), ledgerPath: join(resolve(dir), 'rekey.ledger.yaml') });
-  const timeBased = new Set(project.spec.credentials.filter((c) => c.rotationPolicy.mode === 'TimeBased').map((c) => c.name));
-  return rows.filter((r) => timeBased.has(r.credential) && (r.state === 'due' || r.state === 'never-rotated')).map((r) => r.credential);
+export function dueCredentials(rows: readonly CredentialStatus[]): string[] {
+  return rows.filter((r) => r.mode === 'TimeBased' && (r.state === 'due' || r.state === 'never-rotated')).map((r) => r.credential);
 }
 
 /** Human table of `status`. */
