@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
-import { formatPath, show } from './spec.js';
+import { formatPath, show, valueAt } from './spec.js';
 
 /**
  * The ledger, `rekey.ledger.yaml`: machine-written state that makes synthesis deterministic.
@@ -191,13 +191,4 @@ function canonical(value: unknown): unknown {
     );
   }
   return value;
-}
-
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = raw;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[p];
-  }
-  return cur;
 }

@@ -6,7 +6,7 @@ import { ValidationError } from './errors.js';
 import { writeFileAtomic, type LedgerEntry, type LedgerTarget } from './ledger.js';
 import { drawKeyPair, type RandomSource } from './keygen.js';
 import { seal, SealingCertificate } from './seal.js';
-import { loadProject, type RekeyProject } from './spec-app.js';
+import { loadProjectIn, type RekeyProject } from './spec-app.js';
 import type { CredentialSpec, ProviderSpec, RekeySpec } from './spec.js';
 import { replaceDir, synthesize, tempDirIn } from './synth.js';
 import { SecretValue } from './secret-value.js';
@@ -43,7 +43,7 @@ export interface RotatedCredential {
  */
 export async function rotateCredentials(options: RotateOptions): Promise<RotatedCredential[]> {
   const dir = resolve(options.dir);
-  const project = loadProject({ specPath: join(dir, 'rekey.yaml'), ledgerPath: join(dir, 'rekey.ledger.yaml') });
+  const project = loadProjectIn(dir);
   if (options.credentials.length === 0) {
     throw new ValidationError(`rekey rotate credential is required: got nothing. Name a credential (${names(project.spec)}) or use --due.`);
   }

@@ -38,6 +38,11 @@ export function loadProject(options: LoadProjectOptions = {}): RekeyProject {
   return { spec, ledger, dir, specPath, ledgerPath };
 }
 
+/** Reads rekey.yaml and rekey.ledger.yaml from a project folder. */
+export function loadProjectIn(dir: string, ledgerPath = join(dir, 'rekey.ledger.yaml')): RekeyProject {
+  return loadProject({ specPath: join(dir, 'rekey.yaml'), ledgerPath });
+}
+
 /** Options of `RekeyChart.fromSpec`-style construction. */
 export interface SpecChartOptions extends Omit<RekeyChartProps, 'ledger' | 'certificateFingerprint' | 'rotatorNamespace'> {
   readonly spec: RekeySpec;

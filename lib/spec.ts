@@ -440,7 +440,8 @@ function knownKeys(path: readonly (string | number | symbol)[]): string[] {
   return KNOWN[shapeKey] ?? [];
 }
 
-function valueAt(raw: unknown, path: readonly (string | number | symbol)[]): unknown {
+/** The value at a path inside parsed YAML, or undefined. */
+export function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   let cur: unknown = raw;
   for (const p of path) {
     if (cur === null || typeof cur !== 'object') return undefined;

@@ -4,7 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ExitCode, RekeyError, ValidationError } from './errors.js';
 import { RekeyApp } from './rekey-chart.js';
-import { chartFromSpec, loadProject } from './spec-app.js';
+import { chartFromSpec, loadProjectIn } from './spec-app.js';
 
 /** Options of `synthesize`. */
 export interface SynthesizeOptions {
@@ -29,7 +29,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<void> {
   const ledgerPath = resolve(options.ledgerPath ?? join(dir, 'rekey.ledger.yaml'));
   const cdk8sYaml = join(dir, 'cdk8s.yaml');
   if (!existsSync(cdk8sYaml)) {
-    const project = loadProject({ specPath: join(dir, 'rekey.yaml'), ledgerPath });
+    const project = loadProjectIn(dir, ledgerPath);
     const app = new RekeyApp({ outdir: resolve(options.outdir) });
     chartFromSpec(app, 'rekey', { spec: project.spec, ledger: project.ledger, warn });
     app.synth();

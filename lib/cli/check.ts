@@ -1,7 +1,6 @@
 import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { ValidationError } from '../errors.js';
-import { loadProject } from '../spec-app.js';
 import { diffTrees, synthesize, tempDirIn } from '../synth.js';
 
 /** Options of `check`. */
@@ -19,7 +18,6 @@ export interface CheckOptions {
  */
 export async function check(options: CheckOptions): Promise<void> {
   const dir = resolve(options.dir);
-  loadProject({ specPath: join(dir, 'rekey.yaml'), ledgerPath: join(dir, 'rekey.ledger.yaml') });
   const work = tempDirIn(dir);
   try {
     const out = join(work, 'dist');

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { loadProject } from '../spec-app.js';
+import { loadProjectIn } from '../spec-app.js';
 import { renderTable } from './table.js';
 
 /** Options of `status`. */
@@ -32,7 +32,7 @@ export interface CredentialStatus {
 /** Every credential's age, next due date, generation and consumers (sorted by name). */
 export function status(options: StatusOptions): CredentialStatus[] {
   const dir = resolve(options.dir);
-  const project = loadProject({ specPath: join(dir, 'rekey.yaml'), ledgerPath: join(dir, 'rekey.ledger.yaml') });
+  const project = loadProjectIn(dir);
   const now = options.now ?? new Date();
   const consumers = consumersFromDist(join(dir, options.outdir ?? 'dist'));
   return [...project.spec.credentials]
