@@ -24,6 +24,7 @@ import { RGW_UNSUPPORTED, RgwAdminClient, canonicalJson, rgwCode } from '../../l
 import { verifyAccepted, verifyRejected } from '../../lib/providers/verify.js';
 import { SecretValue } from '../../lib/secret-value.js';
 import { ensureRgw, rgwDescribeMode, type RgwTestCluster } from '../support/rgw.js';
+import { closedPort } from '../support/net.js';
 
 const RUN = Date.now().toString(36).toUpperCase().slice(-6);
 const secrets: string[] = [];
@@ -75,14 +76,6 @@ async function caught(p: Promise<unknown>): Promise<ProviderError> {
     throw e;
   }
   throw new Error('expected a ProviderError, got success');
-}
-
-async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** A loopback proxy to radosgw that answers the Nth request (1-based) with a 500 instead of forwarding it. */

@@ -5,6 +5,7 @@ import { ProviderError } from '../../lib/errors.js';
 import { MemoryLogger } from '../../lib/log.js';
 import { classify, verifyAccepted, verifyRejected, type VerifyOptions } from '../../lib/providers/verify.js';
 import { SecretValue } from '../../lib/secret-value.js';
+import { closedPort } from '../support/net.js';
 
 const SECRET = 'fake-verify-secret-do-not-use-0001';
 const PAIR = { accessKeyId: 'FAKEVERIFYKEY0000001', secretAccessKey: SecretValue.fromString(SECRET) };
@@ -52,14 +53,6 @@ function fakeTime(): Pick<VerifyOptions, 'sleep' | 'now'> & { slept: number[] } 
       t += ms;
     },
   };
-}
-
-async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function assertNoSecret(logger: MemoryLogger, err?: unknown): void {
