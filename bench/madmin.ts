@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { argon2id } from 'hash-wasm';
-import { encryptData } from '../lib/providers/madmin.js';
-import { SecretValue } from '../lib/secret-value.js';
+import { encryptData } from '../lib/providers/minio/madmin.js';
+import { SecretValue } from '../lib/core/secret-value.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 20);

@@ -15,11 +15,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import aws4 from 'aws4';
-import { MemoryLogger } from '../lib/log.js';
+import { MemoryLogger } from '../lib/core/log.js';
 import type { IdentitySpec, KeyPair } from '../lib/providers/provider.js';
-import { RgwAdminClient } from '../lib/providers/rgw.js';
-import { verifyAccepted, verifyRejected } from '../lib/providers/verify.js';
-import { SecretValue } from '../lib/secret-value.js';
+import { RgwAdminClient } from '../lib/providers/ceph-rgw/client.js';
+import { verifyAccepted, verifyRejected } from '../lib/providers/s3/verify.js';
+import { SecretValue } from '../lib/core/secret-value.js';
 import { ensureRgw } from '../test/support/rgw.js';
 
 const N = Number(process.argv[2] ?? 10);

@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { SealingCertificate, seal } from '../lib/seal.js';
-import { SecretValue } from '../lib/secret-value.js';
+import { SealingCertificate, seal } from '../lib/project/seal.js';
+import { SecretValue } from '../lib/core/secret-value.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const certPem = readFileSync(join(here, '..', 'test', 'fixtures', 'sealed-secrets', 'cert4096.pem'), 'utf8');

@@ -1,27 +1,27 @@
-export * from './alias-set.js';
-export * from './checksum.js';
-export * from './credential.js';
-export * from './delivery.js';
-export * from './errors.js';
-export * from './keygen.js';
-export * from './ledger.js';
-export * from './log.js';
-export * from './provider.js';
-export * from './rekey-chart.js';
-export * from './rotate.js';
-export * from './rotation-policy.js';
-export * from './seal.js';
-export * from './secret-value.js';
-export * from './spec.js';
-export * from './spec-app.js';
-export * from './synth.js';
-export * from './workload.js';
-export * from './cli/check.js';
-export * from './cli/status.js';
+export * from './core/alias-set.js';
+export * from './core/checksum.js';
+export * from './constructs/credential.js';
+export * from './constructs/deliveries/delivery.js';
+export * from './core/errors.js';
+export * from './project/keygen.js';
+export * from './project/ledger.js';
+export * from './core/log.js';
+export * from './constructs/provider.js';
+export * from './constructs/rekey-chart.js';
+export * from './project/rotate.js';
+export * from './constructs/rotation-policy.js';
+export * from './project/seal.js';
+export * from './core/secret-value.js';
+export * from './project/spec.js';
+export * from './project/spec-app.js';
+export * from './project/synth.js';
+export * from './constructs/workload.js';
+export * from './cli/commands/check.js';
+export * from './cli/commands/status.js';
 export { runCli, type CliIo } from './cli/index.js';
 export type * from './providers/provider.js';
-export * as madmin from './providers/madmin.js';
-export { MadminAlgorithm, MadminCryptoError, type EncryptDataOptions } from './providers/madmin.js';
+export * as madmin from './providers/minio/madmin.js';
+export { MadminAlgorithm, MadminCryptoError, type EncryptDataOptions } from './providers/minio/madmin.js';
 export {
   MinioAdminClient,
   MINIO_ADMIN_PREFIX,
@@ -32,8 +32,8 @@ export {
   type AdminHttpResponse,
   type AdminTransport,
   type CallContext,
-} from './providers/minio.js';
-export { RgwAdminClient, RGW_UNSUPPORTED, type RgwAdminClientProps, type RgwUser, type RgwCreateUserOptions } from './providers/rgw.js';
+} from './providers/minio/client.js';
+export { RgwAdminClient, RGW_UNSUPPORTED, type RgwAdminClientProps, type RgwUser, type RgwCreateUserOptions } from './providers/ceph-rgw/client.js';
 export {
   AwsIamClient,
   AWS_IAM_MAX_KEYS_PER_USER,
@@ -44,7 +44,7 @@ export {
   type AwsIamClientProps,
   type AwsIamConnection,
   type AlternatingKeyResult,
-} from './providers/iam.js';
+} from './providers/aws-iam/client.js';
 export {
   verifyAccepted,
   verifyRejected,
@@ -55,4 +55,4 @@ export {
   type VerifyOptions,
   type VerifyResult,
   type Observation,
-} from './providers/verify.js';
+} from './providers/s3/verify.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { diffTrees, synthesize } from '../lib/synth.js';
+import { diffTrees, synthesize } from '../lib/project/synth.js';
 import { readManifests, snapshotTree } from './support/project.js';
 import { kustomizeBuild, parseManifests, validateManifests } from './support/validate.js';
 

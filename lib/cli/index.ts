@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ExitCode, RekeyError, ValidationError } from '../errors.js';
+import { ExitCode, RekeyError, ValidationError } from '../core/errors.js';
 
 /** Where the CLI writes; injectable so commands are testable without spawning a process. */
 export interface CliIo {
@@ -31,7 +31,7 @@ const COMMANDS: Record<string, Command> = {
     options: COMMON,
     positionals: false,
     async run({ dir, io }) {
-      const { synthesize, replaceDir, tempDirIn } = await import('../synth.js');
+      const { synthesize, replaceDir, tempDirIn } = await import('../project/synth.js');
       const work = tempDirIn(dir);
       try {
         await synthesize({ dir, outdir: join(work, 'dist'), warn: (l) => io.stderr(l + '\n') });
@@ -58,7 +58,7 @@ const COMMANDS: Record<string, Command> = {
         if (positionals.length) {
           throw new ValidationError(`rekey rotate --due takes no credential names: got ${positionals.join(' ')}. Use either names or --due.`);
         }
-        const { status, dueCredentials } = await import('./status.js');
+        const { status, dueCredentials } = await import('./commands/status.js');
         names = dueCredentials(status({ dir, now }));
         if (values.check) {
           if (values.output === 'json') io.stdout(JSON.stringify({ due: names }) + '\n');
@@ -70,7 +70,7 @@ const COMMANDS: Record<string, Command> = {
           return ExitCode.OK;
         }
       }
-      const { rotateCredentials } = await import('../rotate.js');
+      const { rotateCredentials } = await import('../project/rotate.js');
       const rotated = await rotateCredentials({ dir, credentials: names, now, warn: (l) => io.stderr(l + '\n') });
       if (values.output === 'json') io.stdout(JSON.stringify({ rotated }) + '\n');
       else {
@@ -91,7 +91,7 @@ const COMMANDS: Record<string, Command> = {
     options: COMMON,
     positionals: false,
     async run({ dir, io }) {
-      const { check } = await import('./check.js');
+      const { check } = await import('./commands/check.js');
       await check({ dir });
       io.stdout('dist/ is up to date; rekey.ledger.yaml integrity holds\n');
       return ExitCode.OK;
@@ -103,7 +103,7 @@ const COMMANDS: Record<string, Command> = {
     options: COMMON,
     positionals: false,
     async run({ values, dir, io }) {
-      const { status, formatStatus } = await import('./status.js');
+      const { status, formatStatus } = await import('./commands/status.js');
       const rows = status({ dir, now: io.now?.() });
       io.stdout(values.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatStatus(rows));
       return ExitCode.OK;
@@ -116,7 +116,7 @@ const COMMANDS: Record<string, Command> = {
     positionals: true,
     async run({ positionals, dir, io }) {
       const { readFileSync } = await import('node:fs');
-      const { SealingCertificate } = await import('../seal.js');
+      const { SealingCertificate } = await import('../project/seal.js');
       if (positionals.length !== 1) {
         throw new ValidationError(`rekey fingerprint takes one certificate file: got ${positionals.length}. Usage: rekey fingerprint <certificate.pem> (from kubeseal --fetch-cert).`);
       }
@@ -138,7 +138,7 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     positionals: false,
     async run({ io }) {
-      const { specJsonSchema } = await import('../spec.js');
+      const { specJsonSchema } = await import('../project/spec.js');
       io.stdout(JSON.stringify(specJsonSchema(), null, 2) + '\n');
       return ExitCode.OK;
     },

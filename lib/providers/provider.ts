@@ -1,5 +1,5 @@
-import type { Logger } from '../log.js';
-import type { SecretValue } from '../secret-value.js';
+import type { Logger } from '../core/log.js';
+import type { SecretValue } from '../core/secret-value.js';
 
 /** The storage systems whose keys rekey rotates. `external`: rotated by someone else. */
 export type ProviderKind = 'rustfs' | 'minio' | 'ceph-rgw' | 'aws-iam' | 'external';

@@ -19,7 +19,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decryptData, encryptData } from '../../lib/providers/madmin.js';
+import { decryptData, encryptData } from '../../lib/providers/minio/madmin.js';
 
 export interface FakeUser {
   secretKey: string;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../../lib/cli/index.js';
-import { Ledger } from '../../lib/ledger.js';
-import { unseal } from '../../lib/seal.js';
+import { Ledger } from '../../lib/project/ledger.js';
+import { unseal } from '../../lib/project/seal.js';
 
 export const FIXTURE = join(process.cwd(), 'test/fixtures/project');
 export const PRIVATE_KEY = readFileSync(join(process.cwd(), 'test/fixtures/sealed-secrets/key4096.pem'), 'utf8');

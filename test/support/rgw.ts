@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { KeyPair } from '../../lib/providers/provider.js';
-import { SecretValue } from '../../lib/secret-value.js';
+import { SecretValue } from '../../lib/core/secret-value.js';
 
 export interface RgwTestCluster {
   readonly endpoint: string;

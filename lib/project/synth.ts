@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { ExitCode, RekeyError, ValidationError } from '../core/errors.js';
+import { RekeyApp } from '../constructs/rekey-chart.js';
+import { chartFromSpec, loadProjectIn } from './spec-app.js';
+
+/** Options of `synthesize`. */
+export interface SynthesizeOptions {
+  /** Project folder (holds rekey.yaml, and cdk8s.yaml when there is a TypeScript app). */
+  readonly dir: string;
+  /** Output folder (created). */
+  readonly outdir: string;
+  /** Ledger to read. @default - rekey.ledger.yaml in dir */
+  readonly ledgerPath?: string;
+  /** Where the app's warnings go. @default - stderr */
+  readonly warn?: (line: string) => void;
+}
+
+/**
+ * Renders a project into `outdir`. With a `cdk8s.yaml`, runs its `app` command (as
+ * `cdk8s synth` would, with CDK8S_OUTDIR set); without one, renders rekey.yaml alone
+ * in-process. A rekey error inside the app comes back as the same one-line error.
+ */
+export async function synthesize(options: SynthesizeOptions): Promise<void> {
+  const dir = resolve(options.dir);
+  const warn = options.warn ?? ((l: string) => process.stderr.write(l + '\n'));
+  const ledgerPath = resolve(options.ledgerPath ?? join(dir, 'rekey.ledger.yaml'));
+  const cdk8sYaml = join(dir, 'cdk8s.yaml');
+  if (!existsSync(cdk8sYaml)) {
+    const project = loadProjectIn(dir, ledgerPath);
+    const app = new RekeyApp({ outdir: resolve(options.outdir) });
+    chartFromSpec(app, 'rekey', { spec: project.spec, ledger: project.ledger, warn });
+    app.synth();
+    return;
+  }
+  const config = parse(readFileSync(cdk8sYaml, 'utf8')) as { app?: string } | null;
+  if (!config?.app) {
+    throw new ValidationError(`cdk8s.yaml app is required: got nothing. Set app: npx tsx main.ts.`);
+  }
+  const { code, stderr } = await run(config.app, dir, {
+    CDK8S_OUTDIR: resolve(options.outdir),
+    REKEY_LEDGER: ledgerPath,
+    REKEY_SPEC: join(dir, 'rekey.yaml'),
+  });
+  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
+  const errLine = lines.find((l) => l.startsWith(ERROR_PREFIX));
+  for (const l of lines) if (l !== errLine) warn(l);
+  if (code === 0) return;
+  if (errLine && code === ExitCode.BAD_INPUT) {
+    throw new ValidationError(errLine.slice(ERROR_PREFIX.length), { code: 'APP_INVALID' });
+  }
+  throw new RekeyError('SYNTH_FAILED', `cdk8s app \`${config.app}\` failed with exit code ${code}: got ${JSON.stringify(lines.slice(-3).join(' | '))}. Fix the app (run it directly to see the whole error).`, {
+    exitCode: ExitCode.INTERNAL,
+  });
+}
+
+const ERROR_PREFIX = 'rekey: error: ';
+
+/**
+ * Runs a cdk8s app body: a rekey error is printed as one line (`rekey: error: ...`) and the
+ * process exits with its code; anything else is an internal error (exit 3) with its stack.
+ */
+export function runApp(body: () => void): void {
+  try {
+    body();
+  } catch (e) {
+    if (e instanceof RekeyError) {
+      process.stderr.write(`${ERROR_PREFIX}${e.message}\n`);
+      process.exit(e.exitCode);
+    }
+    process.stderr.write(`rekey: internal error (please report it): ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(ExitCode.INTERNAL);
+  }
+}
+
+function run(command: string, cwd: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, { cwd, shell: true, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? ExitCode.INTERNAL, stderr }));
+  });
+}
+
+/** A fresh temporary folder inside `dir` (same filesystem, so renames are atomic). */
+export function tempDirIn(dir: string, prefix = '.rekey-tmp-'): string {
+  return mkdtempSync(join(dir, prefix));
+}
+
+/**
+ * Replaces `dest` with `src`: `dest` is renamed aside, `src` renamed into place, the old
+ * copy removed. Never leaves `dest` missing except between two renames.
+ */
+export function replaceDir(src: string, dest: string): void {
+  const aside = `${dest}.rekey-old-${process.pid}`;
+  rmSync(aside, { recursive: true, force: true });
+  const had = existsSync(dest);
+  if (had) renameSync(dest, aside);
+  try {
+    renameSync(src, dest);
+  } catch (e) {
+    if (had) renameSync(aside, dest);
+    throw e;
+  }
+  rmSync(aside, { recursive: true, force: true });
+}
+
+/** Relative paths of the files that differ between two trees (added, removed or changed), sorted. */
+export function diffTrees(a: string, b: string): string[] {
+  const fa = listFiles(a);
+  const fb = listFiles(b);
+  const all = [...new Set([...fa.keys(), ...fb.keys()])].sort();
+  return all.filter((rel) => {
+    const x = fa.get(rel);
+    const y = fb.get(rel);
+    return x === undefined || y === undefined || !readFileSync(x).equals(readFileSync(y));
+  });
+}
+
+function listFiles(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(root)) return out;
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.set(relative(root, p), p);
+    }
+  };
+  walk(root);
+  return out;
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+import { loadSpec, parseSpec, specJsonSchema, validateSpec } from '../../lib/project/spec.js';
+import { BAD_SPECS, baseSpec, caseText } from '../support/spec-cases.js';
+
+describe('parseSpec', () => {
+  it('accepts the fixture and applies defaults', () => {
+    // GIVEN the valid fixture WHEN it is parsed
+    const spec = loadSpec('test/fixtures/project/rekey.yaml', 'rekey.yaml');
+    // THEN defaults are filled in
+    expect(spec.rotator.namespace).toBe('rekey-system');
+    expect(spec.providers[0]!.region).toBe('us-east-1');
+    expect(spec.providers[0]!.adminCredential).toEqual({ secretName: 'rustfs-admin', accessKeyKey: 'access-key', secretKeyKey: 'secret-key' });
+    expect(spec.credentials[0]!.rotationPolicy).toEqual({ mode: 'TimeBased', intervalDays: 30, overlapSeconds: 300 });
+    expect(spec.credentials[1]!.rotationPolicy).toEqual({ mode: 'Manual', overlapSeconds: 300 });
+    expect(spec.credentials[1]!.delivery).toEqual({ kind: 'sealed', scope: 'namespace-wide' });
+    expect(spec.credentials[0]!.delivery).toEqual({ kind: 'sealed', scope: 'strict' });
+    expect(spec.credentials[1]!.extraKeys).toEqual({});
+    expect(spec.credentials[0]!.consumers[0]!.envFrom).toEqual({ prefix: 'S3_' });
+  });
+
+  it('accepts the example rekey.yaml at the repository root', () => {
+    expect(() => loadSpec('rekey.yaml')).not.toThrow();
+  });
+
+  it('accepts alternatingUsers with explicit users and plain delivery with the opt-in', () => {
+    const s = baseSpec();
+    s.providers[0].kind = 'ceph-rgw';
+    s.credentials[0].identity = { kind: 'alternatingUsers', name: 'uploads', users: ['uploads-a', 'uploads-b'] };
+    s.credentials[1].identity = { kind: 'user', name: 'reports' };
+    s.credentials[0].delivery = { kind: 'plain', acknowledgeInsecure: true };
+    const spec = validateSpec(s);
+    expect(spec.credentials[0]!.identity.users).toEqual(['uploads-a', 'uploads-b']);
+    expect(spec.credentials[0]!.delivery).toEqual({ kind: 'plain', acknowledgeInsecure: true });
+  });
+
+  it.each(BAD_SPECS.map((c) => [c.name, c] as const))('rejects %s with one exact line', (_name, c) => {
+    expect(() => parseSpec(caseText(c))).toThrow(c.message);
+    try {
+      parseSpec(caseText(c));
+    } catch (e) {
+      expect((e as Error).message).toBe(c.message);
+      expect((e as Error).message).not.toContain('\n');
+      expect((e as { exitCode?: number }).exitCode).toBe(1);
+    }
+  });
+
+  it('names a missing spec file and says how to fix it', () => {
+    expect(() => loadSpec('/nonexistent/rekey.yaml', 'rekey.yaml')).toThrow(
+      'rekey.yaml cannot be read: got ENOENT. Create it (see the example rekey.yaml) or point --dir at the project folder.',
+    );
+  });
+});
+
+describe('JSON Schema', () => {
+  it('schema/rekey.schema.json is the generated one (run npm run schema)', () => {
+    const committed = JSON.parse(readFileSync('schema/rekey.schema.json', 'utf8'));
+    expect(committed).toEqual(specJsonSchema());
+  });
+
+  it('accepts the example and rejects an unknown field, so editors complete and flag correctly', () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const validate = ajv.compile(specJsonSchema());
+    expect(validate(parse(readFileSync('rekey.yaml', 'utf8')))).toBe(true);
+    const bad = baseSpec();
+    bad.credentials[0].surprise = true;
+    expect(validate(bad)).toBe(false);
+  });
+});
