@@ -1,0 +1,287 @@
+/**
+ * The fake API server through the unchanged @kubernetes/client-node 1.4.0, from a kubeconfig file.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  ApiException,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  V1MicroTime,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+
+import { startFakeKube, type FakeKube } from './server.js';
+
+let kube: FakeKube;
+let kc: KubeConfig;
+
+beforeEach(async () => {
+  kube = await startFakeKube();
+  kc = new KubeConfig();
+  kc.loadFromFile(kube.kubeconfig());
+});
+
+afterEach(async () => {
+  await kube.close();
+});
+
+function apiError(err: unknown): { code: number; body: Record<string, unknown> } {
+  if (!(err instanceof ApiException)) throw err;
+  return { code: err.code, body: JSON.parse(err.body as string) as Record<string, unknown> };
+}
+
+async function failure(p: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
+  try {
+    await p;
+  } catch (err) {
+    return apiError(err);
+  }
+  throw new Error('expected the request to fail: got success');
+}
+
+describe('CoreV1Api CRUD', () => {
+  it('creates, reads, lists by label and deletes a ConfigMap with the server-set metadata', async () => {
+    // GIVEN a CoreV1Api client from the kubeconfig
+    const core = kc.makeApiClient(CoreV1Api);
+
+    // WHEN a ConfigMap is created, read back and listed by label
+    const created = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'a', labels: { app: 'x' } }, data: { k: 'v' } } });
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'b', labels: { app: 'y' } } } });
+    const read = await core.readNamespacedConfigMap({ name: 'a', namespace: 'default' });
+    const listed = await core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'app=x' });
+
+    // THEN the server assigned uid, resourceVersion and the fake clock's creationTimestamp
+    expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.metadata?.creationTimestamp).toEqual(new Date('2026-01-01T00:00:00Z'));
+    expect(read.data).toEqual({ k: 'v' });
+    expect(read.metadata?.resourceVersion).toBe(created.metadata?.resourceVersion);
+    expect(listed.items.map((i) => i.metadata?.name)).toEqual(['a']);
+    expect(Number(listed.metadata?.resourceVersion)).toBeGreaterThanOrEqual(Number(created.metadata?.resourceVersion));
+
+    // AND delete answers Status Success, a second GET 404 with the exact Status body
+    const deleted = await core.deleteNamespacedConfigMap({ name: 'a', namespace: 'default' });
+    expect(deleted).toMatchObject({ status: 'Success', details: { name: 'a', kind: 'configmaps' } });
+    const gone = await failure(core.readNamespacedConfigMap({ name: 'a', namespace: 'default' }));
+    expect(gone).toEqual({
+      code: 404,
+      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'configmaps "a" not found', reason: 'NotFound', details: { name: 'a', kind: 'configmaps' }, code: 404 },
+    });
+  });
+
+  it('refuses a duplicate (409 AlreadyExists) and a missing namespace (404)', async () => {
+    // GIVEN an existing Secret
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 's' }, stringData: { a: 'b' } } });
+
+    // WHEN the same name is created again, and a Secret is created in a namespace that does not exist
+    const dup = await failure(core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 's' } } }));
+    const noNs = await failure(core.createNamespacedSecret({ namespace: 'nope', body: { metadata: { name: 's' } } }));
+
+    // THEN the real reasons and messages come back
+    expect(dup.code).toBe(409);
+    expect(dup.body).toMatchObject({ reason: 'AlreadyExists', message: 'secrets "s" already exists' });
+    expect(noNs.code).toBe(404);
+    expect(noNs.body).toMatchObject({ reason: 'NotFound', message: 'namespaces "nope" not found' });
+  });
+
+  it('answers 409 Conflict with the exact message on an update with a stale resourceVersion', async () => {
+    // GIVEN a ConfigMap read twice, and changed through one of the copies
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'rotator-state' }, data: { step: '1' } } });
+    const first = await core.readNamespacedConfigMap({ name: 'rotator-state', namespace: 'default' });
+    const second = await core.readNamespacedConfigMap({ name: 'rotator-state', namespace: 'default' });
+    await core.replaceNamespacedConfigMap({ name: 'rotator-state', namespace: 'default', body: { ...first, data: { step: '2' } } });
+
+    // WHEN the stale copy is written
+    const stale = await failure(core.replaceNamespacedConfigMap({ name: 'rotator-state', namespace: 'default', body: { ...second, data: { step: '3' } } }));
+
+    // THEN 409 Conflict, and the first write stays
+    expect(stale.code).toBe(409);
+    expect(stale.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Operation cannot be fulfilled on configmaps "rotator-state": the object has been modified; please apply your changes to the latest version and try again',
+      reason: 'Conflict',
+      details: { name: 'rotator-state', kind: 'configmaps' },
+      code: 409,
+    });
+    expect((await core.readNamespacedConfigMap({ name: 'rotator-state', namespace: 'default' })).data).toEqual({ step: '2' });
+  });
+
+  it('rejects an invalid object with 422 Invalid from the kubernetes-models schema', async () => {
+    // GIVEN a Pod whose container has no name
+    const core = kc.makeApiClient(CoreV1Api);
+
+    // WHEN it is created
+    const bad = await failure(core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p' }, spec: { containers: [{ image: 'x' } as never] } } }));
+
+    // THEN 422 with the field error
+    expect(bad.code).toBe(422);
+    expect(bad.body).toMatchObject({ reason: 'Invalid', message: 'Pod "p" is invalid: spec.containers[0].name: Required value' });
+  });
+});
+
+describe('patch', () => {
+  it('applies a merge patch when the client sets the merge-patch content type', async () => {
+    // GIVEN a ConfigMap
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'c' }, data: { a: '1', b: '2' } } });
+
+    // WHEN it is merge-patched (null deletes a key)
+    const out = await core.patchNamespacedConfigMap(
+      { name: 'c', namespace: 'default', body: { data: { a: '9', b: null } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+
+    // THEN the merge applied, and the request carried the merge-patch type
+    expect(out.data).toEqual({ a: '9' });
+    expect(kube.requests.at(-1)).toMatchObject({ method: 'PATCH', status: 200, info: { verb: 'patch', resource: 'configmaps', name: 'c' } });
+  });
+
+  it('takes client-node default patches as JSON Patch: an array works, an object is 400', async () => {
+    // GIVEN a ConfigMap
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'c' }, data: { a: '1' } } });
+
+    // WHEN patched without options, once with an array of ops and once with an object
+    const ok = await core.patchNamespacedConfigMap({ name: 'c', namespace: 'default', body: [{ op: 'replace', path: '/data/a', value: '2' }] });
+    const bad = await failure(core.patchNamespacedConfigMap({ name: 'c', namespace: 'default', body: { data: { a: '3' } } }));
+
+    // THEN the array applied and the object was refused as the real server does
+    expect(ok.data).toEqual({ a: '2' });
+    expect(bad.code).toBe(400);
+    expect(bad.body).toMatchObject({ reason: 'BadRequest', message: 'error decoding patch: json: cannot unmarshal object into Go value of type jsonpatch.Patch' });
+  });
+
+  it('refuses strategic merge on a custom resource with 415', async () => {
+    // GIVEN a SealedSecret
+    const { CustomObjectsApi } = await import('@kubernetes/client-node');
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await custom.createNamespacedCustomObject({
+      group: 'bitnami.com',
+      version: 'v1alpha1',
+      namespace: 'default',
+      plural: 'sealedsecrets',
+      body: { apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', metadata: { name: 'ss' }, spec: { encryptedData: { a: 'AAAA' } } },
+    });
+
+    // WHEN it is patched with the strategic merge content type
+    const bad = await failure(
+      custom.patchNamespacedCustomObject(
+        { group: 'bitnami.com', version: 'v1alpha1', namespace: 'default', plural: 'sealedsecrets', name: 'ss', body: { spec: {} } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      ),
+    );
+
+    // THEN 415 with the apiextensions message
+    expect(bad.code).toBe(415);
+    expect(bad.body).toMatchObject({
+      reason: 'UnsupportedMediaType',
+      message: 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+    });
+  });
+
+  it('bumps a Deployment generation on a spec change but not on a status write through the main resource', async () => {
+    // GIVEN a Deployment
+    const apps = kc.makeApiClient(AppsV1Api);
+    const d = await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('web') });
+
+    // WHEN its template changes, and then a client tries to write status through the main resource
+    const patched = await apps.patchNamespacedDeployment(
+      { name: 'web', namespace: 'default', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2' }] } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+    const statusThroughMain = await apps.patchNamespacedDeployment(
+      { name: 'web', namespace: 'default', body: { status: { replicas: 7 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+
+    // THEN generation went 1 → 2, the container list merged by name, and status was ignored
+    expect(d.metadata?.generation).toBe(1);
+    expect(patched.metadata?.generation).toBe(2);
+    expect(patched.spec?.template.spec?.containers.map((c) => [c.name, c.image])).toEqual([['app', 'app:2']]);
+    expect(statusThroughMain.status?.replicas).toBeUndefined();
+    expect(statusThroughMain.metadata?.resourceVersion).toBe(patched.metadata?.resourceVersion);
+  });
+});
+
+describe('Lease', () => {
+  it('creates on PUT, refuses an update without resourceVersion, and answers 409 on a stale one', async () => {
+    // GIVEN no Lease
+    const coord = kc.makeApiClient(CoordinationV1Api);
+    const spec = { holderIdentity: 'rotator-a', leaseDurationSeconds: 15, acquireTime: new V1MicroTime('2026-01-01T00:00:00.000Z'), renewTime: new V1MicroTime('2026-01-01T00:00:00.000Z'), leaseTransitions: 0 };
+
+    // WHEN it is PUT (created), then PUT without resourceVersion, then twice from the same read
+    const created = await coord.replaceNamespacedLease({ name: 'lock', namespace: 'default', body: { metadata: { name: 'lock' }, spec } });
+    const noRv = await failure(coord.replaceNamespacedLease({ name: 'lock', namespace: 'default', body: { metadata: { name: 'lock' }, spec } }));
+    const read = await coord.readNamespacedLease({ name: 'lock', namespace: 'default' });
+    await coord.replaceNamespacedLease({ name: 'lock', namespace: 'default', body: { ...read, spec: { ...spec, holderIdentity: 'rotator-b' } } });
+    const stale = await failure(coord.replaceNamespacedLease({ name: 'lock', namespace: 'default', body: { ...read, spec: { ...spec, holderIdentity: 'rotator-c' } } }));
+
+    // THEN the first PUT created it, the second is 422, the stale one 409 with the group-qualified message
+    expect(created.spec?.holderIdentity).toBe('rotator-a');
+    expect(noRv.code).toBe(422);
+    expect(noRv.body).toMatchObject({ reason: 'Invalid', message: 'Lease.coordination.k8s.io "lock" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update' });
+    expect(stale.code).toBe(409);
+    expect(stale.body).toMatchObject({
+      reason: 'Conflict',
+      message: 'Operation cannot be fulfilled on leases.coordination.k8s.io "lock": the object has been modified; please apply your changes to the latest version and try again',
+    });
+    expect((await coord.readNamespacedLease({ name: 'lock', namespace: 'default' })).spec?.holderIdentity).toBe('rotator-b');
+  });
+});
+
+describe('faults', () => {
+  it('applies a change and then loses the reply: the client errors, yet a GET shows the change', async () => {
+    // GIVEN a fault that drops the reply of the next Secret replace after applying it
+    const core = kc.makeApiClient(CoreV1Api);
+    const s = await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'cred' }, stringData: { key: 'old' } } });
+    kube.faults.add({ verb: 'update', resource: 'secrets', name: 'cred', action: { type: 'applyThenDrop' } });
+
+    // WHEN the client replaces it
+    let error: unknown;
+    try {
+      await core.replaceNamespacedSecret({ name: 'cred', namespace: 'default', body: { ...s, data: { key: Buffer.from('new').toString('base64') } } });
+    } catch (err) {
+      error = err;
+    }
+
+    // THEN the client saw a transport error, while the change is committed
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ApiException);
+    const after = await core.readNamespacedSecret({ name: 'cred', namespace: 'default' });
+    expect(Buffer.from(after.data?.key ?? '', 'base64').toString()).toBe('new');
+    expect(kube.requests.filter((r) => r.info?.verb === 'update').map((r) => r.status)).toEqual(['dropped']);
+  });
+
+  it('fails a request before applying it with the injected status', async () => {
+    // GIVEN a 503 fault on creating ConfigMaps
+    const core = kc.makeApiClient(CoreV1Api);
+    kube.faults.add({ verb: 'create', resource: 'configmaps', action: { type: 'error', code: 503 } });
+
+    // WHEN a ConfigMap is created twice
+    const first = await failure(core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'x' } } }));
+    const second = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'x' } } });
+
+    // THEN the first failed without effect, the second (fault used up) succeeded
+    expect(first.code).toBe(503);
+    expect(first.body).toMatchObject({ reason: 'ServiceUnavailable' });
+    expect(second.metadata?.name).toBe('x');
+  });
+});
+
+export function deployment(name: string, replicas = 2): import('@kubernetes/client-node').V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+    },
+  };
+}
