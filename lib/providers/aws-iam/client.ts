@@ -143,10 +143,15 @@ export class AwsIamClient implements ProviderClient {
     }
   }
 
-  /** Closes the SDK clients' sockets. */
-  public destroy(): void {
+  /** Closes the SDK clients' sockets. Idempotent. */
+  public close(): void {
     this.client.destroy();
     this.createClient.destroy();
+  }
+
+  /** @deprecated use `close()` (the contract's name). */
+  public destroy(): void {
+    this.close();
   }
 
   /** GetUser for the admin identity itself: proves the admin key is valid and signs correctly. */

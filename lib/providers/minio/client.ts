@@ -21,8 +21,6 @@
  * - `alternatingUsers`: not offered by this client.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -30,26 +28,18 @@ import { ProviderError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { SecretValue } from '../../core/secret-value.js';
 import { decryptData, encryptData } from './madmin.js';
-import type { IdentitySpec, KeyInfo, KeyPair, PolicySpec, ProviderClient, ProviderConnection } from '../provider.js';
+import { ProviderHttp, classifyTransportFailure, type HttpAnswer, type HttpExchange } from '../http.js';
+import { providerError, type AddKeyOptions, type IdentitySpec, type KeyInfo, type KeyPair, type PolicySpec, type ProviderClient, type ProviderConnection, type ProviderErrorCode } from '../provider.js';
+import { probeSecret } from '../s3/probe.js';
 
 /** The admin API prefix madmin-go uses (RustFS maps it onto its own `/rustfs/admin`). */
 export const MINIO_ADMIN_PREFIX = '/minio/admin/v3';
 
 /** One HTTP exchange, as the transport sees it. */
-export interface AdminHttpRequest {
-  readonly method: string;
-  /** Full URL including the query string. */
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
-}
+export type AdminHttpRequest = HttpExchange;
 
 /** The answer of a transport. */
-export interface AdminHttpResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
-}
+export type AdminHttpResponse = HttpAnswer;
 
 /** Sends one request. */
 export type AdminTransport = (req: AdminHttpRequest) => Promise<AdminHttpResponse>;
@@ -64,7 +54,10 @@ export interface MinioAdminClientProps {
   readonly random?: (n: number) => Buffer;
   /** madmin algorithm for request bodies. @default 0 (Argon2id + AES-256-GCM, as madmin-go on amd64/arm64) */
   readonly algorithm?: 0 | 1 | 2;
-  /** How requests travel. @default - node:http / node:https, trusting `connection.caPem` when given */
+  /**
+   * How requests travel. @default - the shared provider transport (`@smithy/node-http-handler`,
+   * a total deadline of `connection.timeoutMs` per call, trusting `connection.caPem` when given)
+   */
   readonly transport?: AdminTransport;
 }
 
@@ -141,6 +134,7 @@ export class MinioAdminClient implements ProviderClient {
   private readonly random: (n: number) => Buffer;
   private readonly algorithm: 0 | 1 | 2;
   private readonly transport: AdminTransport;
+  private readonly http?: ProviderHttp;
   private readonly logger?: Logger;
 
   public constructor(conn: ProviderConnection, props: MinioAdminClientProps) {
@@ -159,7 +153,13 @@ export class MinioAdminClient implements ProviderClient {
     this.clock = props.clock ?? (() => new Date());
     this.random = props.random ?? randomBytes;
     this.algorithm = props.algorithm ?? 0;
-    this.transport = props.transport ?? nodeTransport(conn.caPem, conn.timeoutMs ?? 10000);
+    if (props.transport) {
+      this.transport = props.transport;
+    } else {
+      const h = new ProviderHttp({ caPem: conn.caPem, timeoutMs: conn.timeoutMs ?? 10000 });
+      this.http = h;
+      this.transport = (req) => h.send(req);
+    }
     this.logger = conn.logger;
   }
 
@@ -188,7 +188,7 @@ export class MinioAdminClient implements ProviderClient {
         'ensureIdentity',
         identity.name,
         `user ${identity.name} exists with another policy: got ${JSON.stringify(info?.policyName)}, expected ${JSON.stringify(identity.policy.name)}. rekey does not take over a user it did not set up: attach only ${identity.policy.name} to ${identity.name} by hand (mc admin policy attach/detach), or give the credential another identity name.`,
-        { providerCode: 'UnexpectedPolicy' },
+        { code: 'UNEXPECTED_POLICY' },
       );
     }
     if (identity.policy) await this.addCannedPolicy(identity.policy.name, identity.policy.document, ctx);
@@ -201,21 +201,36 @@ export class MinioAdminClient implements ProviderClient {
     }
   }
 
-  public async addKey(identity: IdentitySpec, pair?: KeyPair): Promise<KeyPair> {
+  /**
+   * Registers exactly `pair` (a service account of the parent user, or a user carrying the
+   * identity's policy). Idempotent: when the key ID already exists on this identity, enabled,
+   * and one signed S3 `GET /` with the pair passes the signature check (200 or 403
+   * AccessDenied; MinIO never reveals a stored secret), the pair counts as registered — and a
+   * `user` key whose policy attach was lost gets it attached. Another secret, another owner or
+   * a disabled key is refused (`KEY_EXISTS` / `WRONG_OWNER`) before any change.
+   */
+  public async addKey(identity: IdentitySpec, pair?: KeyPair, _options: AddKeyOptions = {}): Promise<KeyPair> {
     this.assertSupported('addKey', identity);
     const keyId = pair?.accessKeyId;
-    if (keyId !== undefined) await this.refuseExisting(keyId);
     if (identity.kind === 'user') {
       if (!pair) {
-        throw this.error('addKey', identity.name, `a user key needs a caller-chosen pair: got none. MinIO/RustFS users are created with their secret; pass the pair rekey rotate drew.`);
+        throw this.error('addKey', identity.name, `a user key needs a caller-chosen pair: got none. MinIO/RustFS users are created with their secret; pass the pair rekey rotate drew.`, { code: 'PROVIDER_UNSUPPORTED' });
       }
       if (!identity.policy) {
         throw this.error('addKey', keyId, `identity ${identity.name} of kind user has no policy: got none. Set identity.policy so the new user gets it.`);
       }
-      await this.addUser(pair.accessKeyId, pair.secretAccessKey, { operation: 'addKey', keyId: keyId ?? identity.name });
-      await this.attachPolicy(pair.accessKeyId, [identity.policy.name], { operation: 'addKey', keyId: keyId ?? identity.name });
+      const ctx = { operation: 'addKey', keyId: keyId ?? identity.name };
+      const existing = await this.existingKey(identity, pair);
+      if (existing === 'registered') return pair;
+      if (existing === 'registeredWithoutPolicy') {
+        await this.attachPolicy(pair.accessKeyId, [identity.policy.name], ctx);
+        return pair;
+      }
+      await this.addUser(pair.accessKeyId, pair.secretAccessKey, ctx);
+      await this.attachPolicy(pair.accessKeyId, [identity.policy.name], ctx);
       return pair;
     }
+    if (pair && (await this.existingKey(identity, pair)) === 'registered') return pair;
     const created = await this.addServiceAccount(identity.name, pair, { operation: 'addKey', keyId: keyId ?? identity.name });
     return pair ?? created;
   }
@@ -249,34 +264,41 @@ export class MinioAdminClient implements ProviderClient {
 
   public async disableKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     this.assertSupported('disableKey', identity);
+    const ctx = { operation: 'disableKey', keyId: accessKeyId };
     if (identity.kind === 'user') {
-      const info = await this.userInfo(accessKeyId, { operation: 'disableKey', keyId: accessKeyId });
-      if (info === undefined) return this.logAbsent('disableKey', accessKeyId);
+      const info = await this.userInfo(accessKeyId, ctx);
+      if (info === undefined) return this.absentEverywhere('disableKey', identity, accessKeyId);
       this.assertUserOfIdentity('disableKey', identity, accessKeyId, info);
       if (info.status === 'disabled') return;
-      await this.setUserStatus(accessKeyId, 'disabled', { operation: 'disableKey', keyId: accessKeyId });
+      await this.setUserStatus(accessKeyId, 'disabled', ctx);
       return;
     }
-    const info = await this.infoServiceAccount(accessKeyId, { operation: 'disableKey', keyId: accessKeyId });
-    if (info === undefined) return this.logAbsent('disableKey', accessKeyId);
+    const info = await this.infoServiceAccount(accessKeyId, ctx);
+    if (info === undefined) return this.absentEverywhere('disableKey', identity, accessKeyId);
     this.assertOwner('disableKey', identity, accessKeyId, info);
     if (info.accountStatus === 'off') return;
-    await this.updateServiceAccount(accessKeyId, { newStatus: 'off' }, { operation: 'disableKey', keyId: accessKeyId });
+    await this.updateServiceAccount(accessKeyId, { newStatus: 'off' }, ctx);
   }
 
   public async deleteKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     this.assertSupported('deleteKey', identity);
+    const ctx = { operation: 'deleteKey', keyId: accessKeyId };
     if (identity.kind === 'user') {
-      const info = await this.userInfo(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
-      if (info === undefined) return this.logAbsent('deleteKey', accessKeyId);
+      const info = await this.userInfo(accessKeyId, ctx);
+      if (info === undefined) return this.absentEverywhere('deleteKey', identity, accessKeyId);
       this.assertUserOfIdentity('deleteKey', identity, accessKeyId, info);
-      await this.removeUser(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
+      await this.removeUser(accessKeyId, ctx);
       return;
     }
-    const info = await this.infoServiceAccount(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
-    if (info === undefined) return this.logAbsent('deleteKey', accessKeyId);
+    const info = await this.infoServiceAccount(accessKeyId, ctx);
+    if (info === undefined) return this.absentEverywhere('deleteKey', identity, accessKeyId);
     this.assertOwner('deleteKey', identity, accessKeyId, info);
-    await this.deleteServiceAccount(accessKeyId, { operation: 'deleteKey', keyId: accessKeyId });
+    await this.deleteServiceAccount(accessKeyId, ctx);
+  }
+
+  /** Releases the transport's sockets. Idempotent. */
+  public close(): void {
+    this.http?.close();
   }
 
   // ----------------------------------------------------------------- madmin-go calls
@@ -444,7 +466,7 @@ export class MinioAdminClient implements ProviderClient {
       try {
         res = await this.transport(req);
       } catch (cause) {
-        status = errorCode(cause) ?? 'error';
+        status = classifyTransportFailure(cause).code;
         throw this.transportError(call, cause);
       }
       status = res.status;
@@ -476,38 +498,43 @@ export class MinioAdminClient implements ProviderClient {
   }
 
   private transportError(call: AdminCall, cause: unknown): ProviderError {
-    const code = errorCode(cause);
+    const { kind, code } = classifyTransportFailure(cause);
     const where = `${this.endpoint.protocol}//${this.endpoint.host}`;
-    if (code && TLS_CODES.has(code)) {
-      return this.error(call.operation, call.keyId, `TLS verification of ${where} failed: got ${code}. Set connection.caPem to the CA certificate (PEM) that signed the ${this.kind} server certificate.`, { cause, providerCode: code });
+    const extra = { cause, providerCode: code, code: kind };
+    // a mutating call that got no answer may have been applied: say so, the re-run observes first
+    const maybe = call.method === 'GET' ? '' : ` ${call.method} ${call.path.slice(1)} may have been applied before the answer was lost: re-run the step (it looks before it acts).`;
+    switch (kind) {
+      case 'PROVIDER_TLS':
+        return this.error(call.operation, call.keyId, `TLS verification of ${where} failed: got ${code}. Set connection.caPem to the CA certificate (PEM) that signed the ${this.kind} server certificate.`, extra);
+      case 'PROVIDER_UNREACHABLE':
+        return this.error(call.operation, call.keyId, `cannot reach the admin endpoint ${where}: got ${code}. Check connection.endpoint, that ${this.kind} is running, and that NetworkPolicies let the rotation Job reach it.${maybe}`, extra);
+      case 'PROVIDER_TIMEOUT':
+        return this.error(call.operation, call.keyId, `the admin endpoint ${where} did not answer ${call.path.slice(1)} in time: got no answer after ${this.conn.timeoutMs ?? 10000} ms. Check that ${this.kind} is healthy, or raise connection.timeoutMs.${maybe}`, extra);
+      default:
+        return this.error(call.operation, call.keyId, `the request ${call.path.slice(1)} to ${where} failed: got ${code}. Check connection.endpoint and the network path.${maybe}`, extra);
     }
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EAI_AGAIN') {
-      return this.error(call.operation, call.keyId, `cannot reach the admin endpoint ${where}: got ${code}. Check connection.endpoint, that ${this.kind} is running, and that NetworkPolicies let the rotation Job reach it.`, { cause, providerCode: code });
-    }
-    if (code === 'TIMEOUT') {
-      return this.error(call.operation, call.keyId, `the admin endpoint ${where} did not answer ${call.path.slice(1)} in time: got no answer after ${this.conn.timeoutMs ?? 10000} ms. Check that ${this.kind} is healthy, or raise connection.timeoutMs.`, { cause, providerCode: code });
-    }
-    return this.error(call.operation, call.keyId, `the request ${call.path.slice(1)} to ${where} failed: got ${code ?? (cause as Error)?.message ?? String(cause)}. Check connection.endpoint and the network path.`, { cause, providerCode: code });
   }
 
   private httpError(call: AdminCall, status: number, parsed: { code?: string; message?: string }): ProviderError {
     const what = `${call.method} ${call.path.slice(1)}`;
     const got = `got HTTP ${status}${parsed.code ? ` ${parsed.code}` : ''}${parsed.message ? ` (${JSON.stringify(parsed.message)})` : ''}`;
-    const props = { status, providerCode: parsed.code };
+    const props = { status, providerCode: parsed.code, code: 'PROVIDER_ERROR' as ProviderErrorCode };
+    const auth = { ...props, code: 'PROVIDER_AUTH' as ProviderErrorCode };
     if (status === 403 && parsed.code && ADMIN_AUTH_CODES.has(parsed.code)) {
-      return this.error(call.operation, call.keyId, `the admin credential ${this.conn.admin.accessKeyId} was rejected: ${got}. Check the admin access key ID and secret in the rotator's admin Secret (${this.kind === 'minio' ? 'MINIO_ROOT_USER/MINIO_ROOT_PASSWORD' : 'RUSTFS_ACCESS_KEY/RUSTFS_SECRET_KEY'} or an admin user) and the server clock.`, props);
+      return this.error(call.operation, call.keyId, `the admin credential ${this.conn.admin.accessKeyId} was rejected: ${got}. Check the admin access key ID and secret in the rotator's admin Secret (${this.kind === 'minio' ? 'MINIO_ROOT_USER/MINIO_ROOT_PASSWORD' : 'RUSTFS_ACCESS_KEY/RUSTFS_SECRET_KEY'} or an admin user) and the server clock.`, auth);
     }
     if (status === 403) {
-      return this.error(call.operation, call.keyId, `the admin credential ${this.conn.admin.accessKeyId} may not call ${what}: ${got}. Grant it admin:* (or use the root credential).`, props);
+      return this.error(call.operation, call.keyId, `the admin credential ${this.conn.admin.accessKeyId} may not call ${what}: ${got}. Grant it admin:* (or use the root credential).`, auth);
     }
     if (status >= 500) {
-      return this.error(call.operation, call.keyId, `${what} failed at the server: ${got}. Nothing after this call was changed and existing keys stay valid; check the ${this.kind} server log, then re-run the step (it is idempotent).`, props);
+      return this.error(call.operation, call.keyId, `${what} failed at the server: ${got}. Nothing after this call was changed and existing keys stay valid; check the ${this.kind} server log, then re-run the step (it is idempotent).`, { ...props, code: 'PROVIDER_UNAVAILABLE' });
     }
-    return this.error(call.operation, call.keyId, `${what} was refused: ${got}. ${hintFor(parsed.code)}`, props);
+    const missing = parsed.code === 'XMinioAdminNoSuchUser' || parsed.code === 'XMinioAdminNoSuchPolicy';
+    return this.error(call.operation, call.keyId, `${what} was refused: ${got}. ${hintFor(parsed.code)}`, missing ? { ...props, code: 'IDENTITY_MISSING' } : props);
   }
 
-  private error(operation: string, keyId: string | undefined, message: string, extra: { status?: number; providerCode?: string; code?: string; cause?: unknown } = {}): ProviderError {
-    return new ProviderError({ provider: this.kind, operation, keyId, message, ...extra });
+  private error(operation: string, keyId: string | undefined, message: string, extra: { status?: number; providerCode?: string; code?: ProviderErrorCode; cause?: unknown } = {}): ProviderError {
+    return providerError({ provider: this.kind, operation, keyId, message, code: 'PROVIDER_ERROR', ...extra });
   }
 
   private json<T>(ans: AdminAnswer, operation: string, keyId: string | undefined): T {
@@ -523,27 +550,86 @@ export class MinioAdminClient implements ProviderClient {
     throw this.error(operation, keyId, `expected ${expected} for an absent entry: got HTTP 404 ${ans.code ?? 'without an error code'}. Check that the endpoint is a MinIO/RustFS admin API (path ${MINIO_ADMIN_PREFIX}).`, { status: 404, providerCode: ans.code });
   }
 
-  private async refuseExisting(keyId: string): Promise<void> {
-    const sa = await this.infoServiceAccount(keyId, { operation: 'addKey' });
+  /**
+   * Looks up `pair.accessKeyId` before addKey changes anything: `absent`; `registered` (this
+   * identity's, enabled, same secret); `registeredWithoutPolicy` (a `user` key with no policy and
+   * the same secret: a previous addKey whose attach was lost); anything else throws.
+   */
+  private async existingKey(identity: IdentitySpec, pair: KeyPair): Promise<'absent' | 'registered' | 'registeredWithoutPolicy'> {
+    const keyId = pair.accessKeyId;
+    const ctx = { operation: 'addKey', keyId };
+    const sa = await this.infoServiceAccount(keyId, ctx);
+    const user = sa === undefined ? await this.userInfo(keyId, ctx) : undefined;
+    if (sa === undefined && user === undefined) return 'absent';
+    let noPolicy = false;
     if (sa !== undefined) {
-      throw this.error('addKey', keyId, `the access key ID already exists: got a service account of ${sa.parentUser} (status ${sa.accountStatus}). rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.`, { providerCode: 'KeyExists' });
+      if (identity.kind !== 'serviceAccount' || sa.parentUser !== identity.name) {
+        throw this.error('addKey', keyId, `the access key ID already exists elsewhere: got a service account of ${sa.parentUser} (status ${sa.accountStatus}). rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.`, { code: 'WRONG_OWNER' });
+      }
+      if (sa.accountStatus !== 'on') {
+        throw this.error('addKey', keyId, `the access key ID already exists disabled: got service account status ${sa.accountStatus}. A disabled key is being retired: draw a new pair with rekey rotate.`, { code: 'KEY_EXISTS' });
+      }
+    } else if (user !== undefined) {
+      const attached = splitPolicies(user.policyName);
+      const mine = identity.kind === 'user' && identity.policy !== undefined && attached.length === 1 && attached[0] === identity.policy.name;
+      noPolicy = identity.kind === 'user' && attached.length === 0;
+      if (!mine && !noPolicy) {
+        throw this.error('addKey', keyId, `the access key ID already exists elsewhere: got a user with policy ${JSON.stringify(user.policyName ?? '')} (status ${user.status}). rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.`, { code: 'WRONG_OWNER' });
+      }
+      if (user.status !== 'enabled') {
+        throw this.error('addKey', keyId, `the access key ID already exists disabled: got user status ${user.status}. A disabled key is being retired: draw a new pair with rekey rotate.`, { code: 'KEY_EXISTS' });
+      }
     }
-    const user = await this.userInfo(keyId, { operation: 'addKey' });
-    if (user !== undefined) {
-      throw this.error('addKey', keyId, `the access key ID already exists: got a user (status ${user.status}). rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.`, { providerCode: 'KeyExists' });
+    let probe;
+    const started = Date.now();
+    try {
+      probe = await probeSecret(this.transport, this.endpoint, this.conn.region || 'us-east-1', pair, this.clock());
+    } catch (cause) {
+      throw this.transportError({ operation: 'addKey', keyId, method: 'GET', path: '/', ok: [200] }, cause);
     }
+    this.logger?.log('info', 'provider call', { provider: this.kind, operation: 'addKey', call: 'ListBuckets (secret check)', keyId, status: probe.status, outcome: probe.outcome, durationMs: Date.now() - started });
+    if (probe.outcome === 'match') return noPolicy ? 'registeredWithoutPolicy' : 'registered';
+    throw this.error(
+      'addKey',
+      keyId,
+      probe.outcome === 'mismatch'
+        ? `the access key ID already exists with another secret: got HTTP 403 ${probe.code} for a request signed with the given pair. rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.`
+        : `the access key ID already exists but the given pair could not be checked: got HTTP ${probe.status}${probe.code ? ` ${probe.code}` : ''} for a request signed with it. Check the ${this.kind} server, then re-run the step.`,
+      { code: probe.outcome === 'inconclusive' ? 'PROVIDER_ERROR' : 'KEY_EXISTS', status: probe.status, providerCode: 'code' in probe ? probe.code : undefined },
+    );
+  }
+
+  /**
+   * The key is not where the identity would hold it. "Already gone" counts only when the key is
+   * absent from the other namespace too (users vs service accounts share key IDs): a key that
+   * lives on as something else is refused (`WRONG_OWNER`).
+   */
+  private async absentEverywhere(operation: string, identity: IdentitySpec, keyId: string): Promise<void> {
+    const ctx = { operation, keyId };
+    if (identity.kind === 'user') {
+      const sa = await this.infoServiceAccount(keyId, ctx);
+      if (sa !== undefined) {
+        throw this.error(operation, keyId, `the key is not a user of this identity but a service account: got parent ${sa.parentUser} (status ${sa.accountStatus}). rekey only touches keys of the credential's own identity; check the key ID in the ledger.`, { code: 'WRONG_OWNER' });
+      }
+    } else {
+      const user = await this.userInfo(keyId, ctx);
+      if (user !== undefined) {
+        throw this.error(operation, keyId, `the key is not a service account of ${identity.name} but a user: got user status ${user.status}. rekey only touches keys of the credential's own identity; check the key ID in the ledger.`, { code: 'WRONG_OWNER' });
+      }
+    }
+    this.logAbsent(operation, keyId);
   }
 
   private assertOwner(operation: string, identity: IdentitySpec, keyId: string, info: MinioServiceAccountInfo): void {
     if (info.parentUser !== identity.name) {
-      throw this.error(operation, keyId, `the key belongs to another user: got parent ${info.parentUser}, expected ${identity.name}. rekey only touches keys of the credential's own identity; check the key ID in the ledger.`, { providerCode: 'WrongOwner' });
+      throw this.error(operation, keyId, `the key belongs to another user: got parent ${info.parentUser}, expected ${identity.name}. rekey only touches keys of the credential's own identity; check the key ID in the ledger.`, { code: 'WRONG_OWNER' });
     }
   }
 
   private assertUserOfIdentity(operation: string, identity: IdentitySpec, keyId: string, info: MinioUserInfo): void {
     const policy = identity.policy?.name;
     if (!policy || !splitPolicies(info.policyName).includes(policy)) {
-      throw this.error(operation, keyId, `the user does not carry the credential's policy: got ${JSON.stringify(info.policyName ?? '')}, expected ${JSON.stringify(policy ?? '')}. rekey only touches keys of the credential's own identity; check the key ID in the ledger.`, { providerCode: 'WrongOwner' });
+      throw this.error(operation, keyId, `the user does not carry the credential's policy: got ${JSON.stringify(info.policyName ?? '')}, expected ${JSON.stringify(policy ?? '')}. rekey only touches keys of the credential's own identity; check the key ID in the ledger.`, { code: 'WRONG_OWNER' });
     }
   }
 
@@ -556,7 +642,7 @@ export class MinioAdminClient implements ProviderClient {
       throw this.error(operation, identity.name, message, { code: 'ROOT_ROTATION_UNSUPPORTED' });
     }
     if (identity.kind === 'alternatingUsers') {
-      throw this.error(operation, identity.name, `identity kind alternatingUsers is not offered for ${this.kind}: got alternatingUsers. Use kind serviceAccount (many keys under one parent user overlap without a second user).`);
+      throw this.error(operation, identity.name, `identity kind alternatingUsers is not offered for ${this.kind}: got alternatingUsers. Use kind serviceAccount (many keys under one parent user overlap without a second user).`, { code: 'IDENTITY_KIND_UNSUPPORTED' });
     }
   }
 
@@ -566,17 +652,6 @@ export class MinioAdminClient implements ProviderClient {
 }
 
 // ------------------------------------------------------------------- helpers
-
-const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_UNTRUSTED',
-  'EPROTO',
-]);
 
 const ADMIN_AUTH_CODES = new Set(['SignatureDoesNotMatch', 'InvalidAccessKeyId', 'XMinioAdminAccessKeyDisabled', 'AccessKeyDisabled', 'RequestTimeTooSkewed', 'ExpiredToken', 'InvalidToken']);
 
@@ -608,11 +683,6 @@ function splitPolicies(policyName: string | undefined): string[] {
     .filter((p) => p.length > 0);
 }
 
-function errorCode(cause: unknown): string | undefined {
-  const code = (cause as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /** The error JSON of MinIO (`{"Code","Message",…}`), or S3 XML, or nothing. */
 function parseErrorBody(body: Buffer): { code?: string; message?: string } {
   const text = body.toString('utf8').trim();
@@ -639,28 +709,4 @@ function encodeQuery(query: Readonly<Record<string, string>>): string {
 
 function rfc3986(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** node:http(s) transport; `caPem` adds trusted CAs for https. */
-function nodeTransport(caPem: string | undefined, timeoutMs: number): AdminTransport {
-  return (req) =>
-    new Promise<AdminHttpResponse>((resolve, reject) => {
-      const url = new URL(req.url);
-      const mod = url.protocol === 'https:' ? https : http;
-      const options: https.RequestOptions = { method: req.method, headers: req.headers, timeout: timeoutMs };
-      if (url.protocol === 'https:' && caPem) options.ca = caPem;
-      const r = mod.request(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-          resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
-        });
-        res.on('error', reject);
-      });
-      r.on('timeout', () => r.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-      r.on('error', reject);
-      r.end(req.body);
-    });
 }

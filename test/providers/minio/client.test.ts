@@ -252,7 +252,7 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     expect((err as ProviderError).message).toBe(
       'minio ensureIdentity key app: user app exists with another policy: got "readwrite", expected "app-rw". rekey does not take over a user it did not set up: attach only app-rw to app by hand (mc admin policy attach/detach), or give the credential another identity name.',
     );
-    expect((err as ProviderError).providerCode).toBe('UnexpectedPolicy');
+    expect((err as ProviderError).code).toBe('UNEXPECTED_POLICY');
     expect(server.users.get('app')?.policies).toEqual(['readwrite']);
     expect(server.mutations()).toEqual([]);
     expect(server.policies.has('app-rw')).toBe(false);
@@ -307,8 +307,9 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     const mutations = server.mutations().length;
     const err = await c.addKey(SA, { accessKeyId: KEY1.accessKeyId, secretAccessKey: SecretValue.fromString('fake-other-secret-9999') }).catch((e: unknown) => e);
     expect((err as ProviderError).message).toBe(
-      'minio addKey key APPKEYONE0000000: the access key ID already exists: got a service account of app (status on). rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.',
+      'minio addKey key APPKEYONE0000000: the access key ID already exists with another secret: got HTTP 403 SignatureDoesNotMatch for a request signed with the given pair. rekey never overwrites a key: draw a new pair with rekey rotate, or delete the stale key first.',
     );
+    expect((err as ProviderError).code).toBe('KEY_EXISTS');
     expect(server.snapshot()).toBe(before);
     expect(server.mutations().length).toBe(mutations);
     expect(await s3Works(server.endpoint, KEY1)).toBe(true);
@@ -318,7 +319,7 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     const c = await activated();
     const mutations = server.mutations().length;
     await expect(c.addKey(SA, { accessKeyId: 'app', secretAccessKey: SecretValue.fromString('fake-other-secret-9999') })).rejects.toThrow(
-      'minio addKey key app: the access key ID already exists: got a user (status enabled).',
+      'minio addKey key app: the access key ID already exists elsewhere: got a user with policy "app-rw" (status enabled).',
     );
     expect(server.mutations().length).toBe(mutations);
   });
@@ -477,7 +478,8 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     const errors: string[] = [];
     server.failNthRequest(1);
     await c.disableKey(SA, KEY1.accessKeyId).catch((e: Error) => errors.push(e.message, String(e.stack)));
-    await c.addKey(SA, KEY2).catch((e: Error) => errors.push(e.message));
+    // the same key ID with another secret (an idempotent re-run with the same pair succeeds)
+    await c.addKey(SA, { accessKeyId: KEY2.accessKeyId, secretAccessKey: SecretValue.fromString('fake-other-secret-9999') }).catch((e: Error) => errors.push(e.message));
     await make({ admin: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: SecretValue.fromString('fake-wrong-admin-secret') } })
       .listKeys(SA)
       .catch((e: Error) => errors.push(e.message));
@@ -485,7 +487,7 @@ describe('MinioAdminClient against the in-process MinIO server', () => {
     await c.deleteKey(SA, KEY1.accessKeyId);
     expect(errors).toHaveLength(4);
     const parentSecret = server.users.get('app')!.secretKey;
-    const secrets = [ADMIN.secretAccessKey.reveal(), 'fake-wrong-admin-secret', KEY1.secretAccessKey.reveal(), KEY2.secretAccessKey.reveal(), parentSecret];
+    const secrets = [ADMIN.secretAccessKey.reveal(), 'fake-wrong-admin-secret', 'fake-other-secret-9999', KEY1.secretAccessKey.reveal(), KEY2.secretAccessKey.reveal(), parentSecret];
     expect(scanForSecrets([...logger.lines, ...errors], secrets)).toEqual([]);
     for (const r of logger.records) {
       expect(Object.keys(r)).toEqual(expect.arrayContaining(['provider', 'operation', 'keyId', 'status', 'durationMs']));
