@@ -68,7 +68,8 @@ export function classifyTransportFailure(err: unknown): { kind: TransportFailure
   if (err instanceof TransportError) return { kind: err.kind, code: err.code };
   const code = networkCode(err);
   const name = (err as { name?: unknown } | null)?.name;
-  if (code === 'ETIMEDOUT' || code === 'TIMEOUT' || name === 'TimeoutError') return { kind: 'PROVIDER_TIMEOUT', code: code ?? 'ETIMEDOUT' };
+  // by code first: the smithy handler names ECONNRESET/EPIPE errors `TimeoutError` too
+  if (code === 'ETIMEDOUT' || code === 'TIMEOUT' || (code === undefined && name === 'TimeoutError')) return { kind: 'PROVIDER_TIMEOUT', code: code ?? 'ETIMEDOUT' };
   if (code && TLS_CODE.test(code)) return { kind: 'PROVIDER_TLS', code };
   if (code && UNREACHABLE_CODES.has(code)) return { kind: 'PROVIDER_UNREACHABLE', code };
   return { kind: 'PROVIDER_ERROR', code: code ?? (typeof name === 'string' ? name : 'Error') };

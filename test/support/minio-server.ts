@@ -80,6 +80,7 @@ export class FakeMinioServer {
 
   private server?: http.Server;
   private failAt?: { n: number; status: number };
+  private loseReply?: string;
   private counter = 0;
   private readonly opts: FakeMinioServerOptions;
 
@@ -124,6 +125,15 @@ export class FakeMinioServer {
     this.failAt = { n: this.counter + n, status };
   }
 
+  /**
+   * "Applied, then the reply lost": the next admin request `<METHOD> <call>` (e.g.
+   * `PUT add-service-account`) is carried out in full, then the connection is destroyed
+   * instead of answering — what a client sees when a proxy or the network drops the reply.
+   */
+  public loseReplyOf(call: string): void {
+    this.loseReply = call;
+  }
+
   /** Requests that change state (everything but GET). */
   public mutations(): RecordedRequest[] {
     return this.requests.filter((r) => r.method !== 'GET');
@@ -147,8 +157,15 @@ export class FakeMinioServer {
     let status = 500;
     let plaintext: string | undefined;
     let accessKey: string | undefined;
+    const op0 = isAdmin ? `${req.method} ${url.pathname.slice(ADMIN.length + 1)}` : undefined;
     const reply = (code: number, payload: Buffer | string, type: string): void => {
       status = code;
+      if (op0 !== undefined && op0 === this.loseReply && code < 300) {
+        this.loseReply = undefined;
+        status = 0; // applied; the client never hears of it
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(payload) });
       res.end(payload);
     };
