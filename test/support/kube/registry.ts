@@ -247,9 +247,13 @@ export class Registry {
     }
     let next: KubeObject;
     if (options.subresource === 'status') {
+      // status strategies reset spec and labels (and everything else the object owns) to the old
+      // values; annotations do pass (the deployment controller writes its revision annotation there)
       next = clone(old);
       if (body.status === undefined) delete next.status;
       else next.status = clone(body.status);
+      if (body.metadata.annotations === undefined) delete next.metadata.annotations;
+      else next.metadata.annotations = clone(body.metadata.annotations);
     } else {
       next = clone(body);
       next.metadata = { ...clone(body.metadata) };
