@@ -4,6 +4,7 @@ import { DeploymentController } from './deployment.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { Kubelet, type KubeletOptions } from './kubelet.js';
 import { ReplicaSetController } from './replicaset.js';
+import { StatefulSetController } from './statefulset.js';
 
 export interface ControllerSetOptions {
   readonly kubelet?: KubeletOptions;
@@ -16,5 +17,5 @@ export interface ControllerSet {
 
 export function defaultControllers(options: ControllerSetOptions = {}): ControllerSet {
   const kubelet = new Kubelet(options.kubelet);
-  return { kubelet, all: [new DeploymentController(), new ReplicaSetController(), kubelet, new GarbageCollector()] };
+  return { kubelet, all: [new DeploymentController(), new ReplicaSetController(), new StatefulSetController(), kubelet, new GarbageCollector()] };
 }
