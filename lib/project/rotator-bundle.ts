@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { BuildOptions, Metafile } from 'esbuild';
+import { ExitCode, RekeyError } from '../core/errors.js';
+
+/**
+ * The rotator bundle: `lib/rotator/main.ts` and everything it imports, as one deterministic,
+ * minified ESM file (`rotator.mjs`) for Node.js 24, shipped gzipped in the rotator bundle
+ * ConfigMap's `binaryData` so the pull request shows the exact code that will hold the admin key.
+ *
+ * Where it comes from:
+ * - from source (this repository: tsx, jest) it is built with esbuild, a devDependency, on
+ *   first use in the process — edits to `lib/rotator` show up in the next synth;
+ * - from the compiled package (`build/lib/...`, what npm users import) it is read from
+ *   `build/rotator/rotator.mjs.gz`, which `npm run build` / `prepare` writes next to the
+ *   compiled code (`scripts/build-rotator.mjs`), so users need no esbuild at synth time.
+ */
+
+/** Name of the bundle file: the ConfigMap key (`rotator.mjs.gz` in binaryData) decodes to it. */
+export const ROTATOR_BUNDLE_FILE = 'rotator.mjs';
+/** Key of the gzipped bundle in the ConfigMap's `binaryData`. */
+export const ROTATOR_BUNDLE_KEY = 'rotator.mjs.gz';
+/** Where the rotation Jobs (and the project's Dockerfile) put the bundle; the Job runs `node /rotator/rotator.mjs`. */
+export const ROTATOR_BUNDLE_PATH = '/rotator/rotator.mjs';
+/** The prebuilt bundle, relative to the package root. */
+export const PREBUILT_ROTATOR_BUNDLE = 'build/rotator/rotator.mjs.gz';
+/** A ConfigMap holds at most 1 MiB; binaryData counts base64-decoded, i.e. the gzipped bytes. */
+export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
+
+/** The bundle as synthesis embeds it. */
+export interface RotatorBundle {
+  /** The gzipped bundle (deterministic: no name, mtime 0, fixed OS byte). */
+  readonly gzip: Buffer;
+  /** SHA-256 (hex) of the decoded bundle: what the Job's pod template and the record name. */
+  readonly sha256: string;
+  /** Size of the decoded bundle in bytes. */
+  readonly rawBytes: number;
+  /** Size of the gzipped bundle in bytes. */
+  readonly gzipBytes: number;
+}
+
+/** A fresh build, with what went into it. */
+export interface RotatorBuild {
+  readonly bundle: RotatorBundle;
+  /** The decoded bundle. */
+  readonly code: Buffer;
+  /** Input files, relative to the package root, sorted. */
+  readonly inputs: readonly string[];
+  /** Bundled npm packages as `name@version (license)`, sorted. */
+  readonly packages: readonly string[];
+}
+
+/** The rotator may import lib/core, lib/providers and npm packages — never cdk8s or the offline parts. */
+const FORBIDDEN_INPUT = /(^|\/)node_modules\/(cdk8s[^/]*|constructs)\/|^lib\/(constructs|project|cli)\/|^imports\//;
+
+const BANNER = "import{createRequire as __rekeyRequire}from'node:module';const require=__rekeyRequire(import.meta.url);";
+
+/** The package root (where package.json is), from this module's own location. */
+export function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // lib/project/rotator-bundle.ts (source) or build/lib/project/rotator-bundle.js (compiled)
+  return fromSource() ? resolve(here, '..', '..') : resolve(here, '..', '..', '..');
+}
+
+function fromSource(): boolean {
+  return import.meta.url.endsWith('.ts');
+}
+
+/** The esbuild options of the rotator bundle. Every one matters for determinism or size. */
+export function rotatorBuildOptions(root: string = packageRoot()): BuildOptions & { metafile: true; write: false } {
+  return {
+    absWorkingDir: root,
+    entryPoints: [join(root, 'lib', 'rotator', 'main.ts')],
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    minify: true,
+    // tree-shakeable ESM builds of dependencies: about 0.5 MB less than their CommonJS mains
+    mainFields: ['module', 'main'],
+    // Node built-ins required from bundled CommonJS code
+    banner: { js: BANNER },
+    sourcemap: false,
+    // license comments of bundled code, collected at the end in input order (deterministic)
+    legalComments: 'eof',
+    charset: 'ascii',
+    logLevel: 'silent',
+  };
+}
+
+/**
+ * Builds the bundle with esbuild (a devDependency: available in this repository, not to npm users).
+ * @throws RekeyError `ROTATOR_BUNDLE` when esbuild fails, a forbidden module is bundled, or it exceeds 1 MiB
+ */
+export function buildRotatorBundle(root: string = packageRoot()): RotatorBuild {
+  const esbuild = loadEsbuild(root);
+  let result;
+  try {
+    result = esbuild.buildSync(rotatorBuildOptions(root));
+  } catch (e) {
+    const first = (e as { errors?: Array<{ text: string; location?: { file: string; line: number } }> }).errors?.[0];
+    const at = first?.location ? `${first.location.file}:${first.location.line} ` : '';
+    throw bundleError(`rotator bundle lib/rotator/main.ts does not build: got ${at}${first?.text ?? String(e)}. Fix the rotator source.`, e);
+  }
+  const out = result.outputFiles[0];
+  if (!out) throw bundleError('rotator bundle lib/rotator/main.ts produced no output: got nothing. Report this: esbuild wrote no file.');
+  const inputs = Object.keys(result.metafile.inputs).map((p) => p.split(sep).join('/')).sort();
+  const forbidden = inputs.filter((p) => FORBIDDEN_INPUT.test(p));
+  if (forbidden.length > 0) {
+    throw bundleError(
+      `rotator bundle imports code that must not run in the cluster: got ${forbidden.slice(0, 3).join(', ')}${forbidden.length > 3 ? ', ...' : ''}. Import only lib/core, lib/providers and npm packages from lib/rotator (no cdk8s, constructs, lib/constructs, lib/project, lib/cli).`,
+    );
+  }
+  const packages = bundledPackages(root, result.metafile);
+  const footer = `\n/*! rekey rotator. Bundled packages: ${packages.length ? packages.join(', ') : 'none'} */\n`;
+  const code = Buffer.concat([Buffer.from(out.contents), Buffer.from(footer, 'utf8')]);
+  const bundle = bundleFromCode(code);
+  if (bundle.gzipBytes >= CONFIGMAP_LIMIT_BYTES) {
+    throw bundleError(
+      `rotator bundle is ${bundle.gzipBytes} bytes gzipped: got more than the ConfigMap limit of ${CONFIGMAP_LIMIT_BYTES} bytes (binaryData counts decoded). Import less into lib/rotator (check the esbuild metafile), or set rotator.image to an image built from the project's Dockerfile.`,
+    );
+  }
+  return { bundle, code, inputs, packages };
+}
+
+/** Gzips a decoded bundle deterministically and describes it. */
+export function bundleFromCode(code: Buffer): RotatorBundle {
+  const gzip = gzipSync(code, { level: 9 });
+  // RFC 1952 header: no file name, MTIME 0 (node:zlib writes both); fix XFL and OS so the bytes
+  // do not depend on the machine that compressed them
+  gzip[8] = 2; // XFL: maximum compression
+  gzip[9] = 3; // OS: Unix
+  return { gzip, sha256: createHash('sha256').update(code).digest('hex'), rawBytes: code.length, gzipBytes: gzip.length };
+}
+
+/** Reads a gzipped bundle (the prebuilt file, or a ConfigMap's binaryData). */
+export function bundleFromGzip(gzip: Buffer, where: string): RotatorBundle {
+  let code: Buffer;
+  try {
+    code = gunzipSync(gzip);
+  } catch (e) {
+    throw bundleError(`${where} is not a gzipped rotator bundle: got ${(e as Error).message}. Rebuild it with npm run build.`, e);
+  }
+  return { gzip: Buffer.from(gzip), sha256: createHash('sha256').update(code).digest('hex'), rawBytes: code.length, gzipBytes: gzip.length };
+}
+
+let cached: RotatorBundle | undefined;
+
+/**
+ * The bundle synthesis embeds: built from source when this module runs from source, else the
+ * prebuilt `build/rotator/rotator.mjs.gz` (falling back to esbuild when that file is missing
+ * and esbuild is installed). Memoized per process.
+ * @throws RekeyError `ROTATOR_BUNDLE` when neither is available
+ */
+export function rotatorBundle(): RotatorBundle {
+  if (cached) return cached;
+  const root = packageRoot();
+  const prebuilt = join(root, PREBUILT_ROTATOR_BUNDLE);
+  if (fromSource() || !existsSync(prebuilt)) {
+    if (!fromSource() && !esbuildAvailable(root)) {
+      throw bundleError(
+        `rekey ${PREBUILT_ROTATOR_BUNDLE} is missing: got nothing at ${prebuilt}. Reinstall rekey (its package ships the bundle), or run npm run build in a checkout.`,
+      );
+    }
+    cached = buildRotatorBundle(root).bundle;
+  } else {
+    cached = bundleFromGzip(readFileSync(prebuilt), prebuilt);
+  }
+  return cached;
+}
+
+function loadEsbuild(root: string): typeof import('esbuild') {
+  try {
+    return createRequire(join(root, 'package.json'))('esbuild') as typeof import('esbuild');
+  } catch (e) {
+    throw bundleError(`rotator bundle needs esbuild to build from source: got ${(e as NodeJS.ErrnoException).code ?? String(e)}. Run npm install in the rekey checkout (esbuild is a devDependency).`, e);
+  }
+}
+
+function esbuildAvailable(root: string): boolean {
+  try {
+    createRequire(join(root, 'package.json')).resolve('esbuild');
+    return existsSync(join(root, 'lib', 'rotator', 'main.ts'));
+  } catch {
+    return false;
+  }
+}
+
+/** `name@version (license)` of every npm package with code in the output. */
+function bundledPackages(root: string, metafile: Metafile): string[] {
+  const dirs = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      if (bytesInOutput === 0) continue;
+      const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input.split(sep).join('/'));
+      if (m) dirs.add(m[1]!);
+    }
+  }
+  const out = new Set<string>();
+  for (const dir of dirs) {
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+    out.add(`${pkg.name}@${pkg.version} (${pkg.license ?? 'see package'})`);
+  }
+  return [...out].sort();
+}
+
+function bundleError(message: string, cause?: unknown): RekeyError {
+  return new RekeyError('ROTATOR_BUNDLE', message, { exitCode: ExitCode.INTERNAL, cause });
+}
+
+/** @internal for tests: forget the memoized bundle. */
+export function resetRotatorBundleCache(): void {
+  cached = undefined;
+}
