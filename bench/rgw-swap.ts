@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     await client.addKey(idC, w);
     await verifyAccepted(conn, w, vopts);
     await client.deleteKey(idC, oldC.accessKeyId);
-    await verifyRejected(conn, oldC, vopts);
+    await verifyRejected(conn, oldC, { ...vopts, control: w });
     oldC = w;
     const wb = newPair();
     await bareSwap(endpoint, cluster.admin, idB.name, oldB, wb);
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     await client.addKey(idC, fresh);
     await verifyAccepted(conn, fresh, vopts);
     await client.deleteKey(idC, oldC.accessKeyId);
-    const rej = await verifyRejected(conn, oldC, vopts);
+    const rej = await verifyRejected(conn, oldC, { ...vopts, control: fresh });
     const clientMs = Number(process.hrtime.bigint() - t0) / 1e6;
     if (rej.last.outcome !== 'rejected') throw new Error('old key not rejected');
     const reqs = logger.records.slice(before).filter((r) => r.msg === 'provider call').length;

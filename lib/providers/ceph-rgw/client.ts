@@ -24,14 +24,25 @@
  * RGW cannot disable one S3 key: see `disableKey`.
  */
 import { createHash } from 'node:crypto';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ProviderError } from '../../core/errors.js';
 import { NULL_LOGGER, type Logger } from '../../core/log.js';
-import type { IdentitySpec, KeyInfo, KeyPair, PolicySpec, ProviderClient, ProviderConnection } from '../provider.js';
+import { SecretValue } from '../../core/secret-value.js';
+import { planAlternate } from '../alternating.js';
+import { ProviderHttp, classifyTransportFailure } from '../http.js';
+import {
+  providerError,
+  type AddKeyOptions,
+  type IdentitySpec,
+  type KeyInfo,
+  type KeyPair,
+  type PolicySpec,
+  type ProviderClient,
+  type ProviderConnection,
+  type ProviderErrorCode,
+} from '../provider.js';
 
 const PROVIDER = 'ceph-rgw';
 
@@ -100,7 +111,7 @@ export class RgwAdminClient implements ProviderClient {
   private readonly timeoutMs: number;
   private readonly logger: Logger;
   private readonly signer: SignatureV4;
-  private readonly agent: http.Agent;
+  private readonly http: ProviderHttp;
 
   public constructor(private readonly conn: RgwAdminClientProps) {
     let url: URL;
@@ -137,15 +148,12 @@ export class RgwAdminClient implements ProviderClient {
     // No keep-alive: radosgw (beast) writes a response in several small segments, and on a reused
     // connection the client's delayed ACK meets the server's Nagle: ~40 ms per call measured on
     // loopback (15 46 49 43 44 44 ms) against 2-15 ms with a fresh connection per call.
-    this.agent =
-      url.protocol === 'https:'
-        ? new https.Agent({ keepAlive: false, ...(conn.caPem ? { ca: conn.caPem } : {}) })
-        : new http.Agent({ keepAlive: false });
+    this.http = new ProviderHttp({ caPem: conn.caPem, timeoutMs: this.timeoutMs, keepAlive: false });
   }
 
-  /** Releases the client's sockets. */
+  /** Releases the client's sockets. Idempotent. */
   public close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
   // ---------------------------------------------------------------- ProviderClient
@@ -173,72 +181,63 @@ export class RgwAdminClient implements ProviderClient {
 
   /**
    * Registers exactly `pair` (RGW keys are caller-chosen here; without a pair this refuses).
-   * Refuses, before any change, a key ID the identity already holds (RGW would overwrite its
-   * secret) and maps RGW's `KeyExists` (held by another uid).
+   * Idempotent: the key ID already on the identity with the same secret (RGW reveals stored
+   * secrets to the admin; compared in constant time, never logged) is success; with another
+   * secret it is refused (`KEY_EXISTS`) before any change (RGW would overwrite the secret).
+   * A key ID held by another uid: RGW's 409 `KeyExists` (`WRONG_OWNER`), before any change.
+   * `alternatingUsers`: the key goes to the uid not holding `options.currentKeyId`; only
+   * `options.previousKeyId` may be removed from it first (see `planAlternate`).
    */
-  public async addKey(identity: IdentitySpec, pair?: KeyPair): Promise<KeyPair> {
+  public async addKey(identity: IdentitySpec, pair?: KeyPair, options: AddKeyOptions = {}): Promise<KeyPair> {
     if (!pair) {
-      throw new ProviderError({
-        provider: PROVIDER,
-        operation: 'addKey',
-        code: RGW_UNSUPPORTED,
-        message:
-          'a key pair is required: got none. rekey draws the pair for ceph-rgw (rekey rotate) and the activate Job registers it',
-      });
+      throw this.fail('addKey', undefined, 'PROVIDER_UNSUPPORTED', 'a key pair is required: got none. rekey draws the pair for ceph-rgw (rekey rotate) and the activate Job registers it');
     }
-    const uids = this.uids(identity, 'addKey', pair.accessKeyId);
-    const users: RgwUser[] = [];
+    const keyId = pair.accessKeyId;
+    const uids = this.uids(identity, 'addKey', keyId);
+    const users: Array<RgwUser & { secretOf: (id: string) => SecretValue | undefined }> = [];
     for (const uid of uids) {
-      const user = await this.getUser(uid, 'addKey', pair.accessKeyId);
+      const user = await this.readUser(uid, 'addKey', keyId);
       if (!user) {
-        throw new ProviderError({
-          provider: PROVIDER,
-          operation: 'addKey',
-          keyId: pair.accessKeyId,
-          status: 404,
-          providerCode: 'NoSuchUser',
-          message: `user '${uid}' does not exist: got 404 NoSuchUser. Run ensureIdentity first`,
-        });
-      }
-      if (user.keyIds.includes(pair.accessKeyId)) {
-        throw new ProviderError({
-          provider: PROVIDER,
-          operation: 'addKey',
-          keyId: pair.accessKeyId,
-          providerCode: 'KeyExists',
-          message: `access key already exists on user '${uid}': got it among the user's keys. Draw a new access-key ID (rekey rotate); RGW would overwrite the existing key's secret`,
-        });
+        throw providerError({ provider: PROVIDER, operation: 'addKey', keyId, code: 'IDENTITY_MISSING', status: 404, providerCode: 'NoSuchUser', message: `user '${uid}' does not exist: got 404 NoSuchUser. Run ensureIdentity first` });
       }
       users.push(user);
     }
     let target = users[0];
-    if (identity.kind === 'user' && target.suspended) {
-      throw new ProviderError({
-        provider: PROVIDER,
-        operation: 'addKey',
-        keyId: pair.accessKeyId,
-        providerCode: 'UserSuspended',
-        message: `user '${target.uid}' is suspended: got suspended=1, so a new key would be rejected (403 UserSuspended). Enable the user (POST /admin/user?suspended=0) if the suspension is not deliberate`,
-      });
-    }
+    let remove: readonly string[] = [];
     if (identity.kind === 'alternatingUsers') {
-      const free = users.filter((u) => u.keyIds.length === 0);
-      if (free.length === 0) {
-        throw new ProviderError({
-          provider: PROVIDER,
-          operation: 'addKey',
-          keyId: pair.accessKeyId,
-          message: `both alternating users hold keys: got ${users.map((u) => `${u.uid} [${u.keyIds.join(', ')}]`).join(' and ')}. Finish the previous rotation (retire deletes the old key) before adding a new one`,
-        });
+      const plan = planAlternate(PROVIDER, identity.name, [{ user: users[0].uid, keyIds: users[0].keyIds }, { user: users[1].uid, keyIds: users[1].keyIds }], options, keyId);
+      target = users.find((u) => u.uid === plan.target)!;
+      remove = plan.remove;
+    } else if (target.suspended) {
+      throw this.fail('addKey', keyId, 'PROVIDER_ERROR', `user '${target.uid}' is suspended: got suspended=1, so a new key would be rejected (403 UserSuspended). Enable the user (POST /admin/user?suspended=0) if the suspension is not deliberate`, { providerCode: 'UserSuspended' });
+    }
+    for (const u of users) {
+      if (!u.keyIds.includes(keyId)) continue;
+      const stored = u.secretOf(keyId);
+      if (u.uid !== target.uid || !stored || !stored.equals(pair.secretAccessKey)) {
+        throw this.fail(
+          'addKey',
+          keyId,
+          'KEY_EXISTS',
+          u.uid !== target.uid
+            ? `access key already exists on user '${u.uid}', not on the user this rotation re-keys ('${target.uid}'): got it among that user's keys. Draw a new access-key ID (rekey rotate)`
+            : `access key already exists on user '${u.uid}' with another secret: got it among the user's keys. Draw a new access-key ID (rekey rotate); RGW would overwrite the existing key's secret`,
+          { providerCode: 'KeyExists' },
+        );
       }
-      target = free[0];
+      if (u.suspended) {
+        // a re-run after the key was added but before the uid was re-enabled (alternating only)
+        await this.keepingPolicies(u.uid, 'addKey', keyId, () => this.setSuspended(u.uid, false, 'addKey', keyId));
+      }
+      return pair;
     }
     const uid = target.uid;
     const reEnable = identity.kind === 'alternatingUsers' && target.suspended;
-    await this.keepingPolicies(uid, 'addKey', pair.accessKeyId, async () => {
+    await this.keepingPolicies(uid, 'addKey', keyId, async () => {
+      for (const old of remove) await this.removeUserKey(uid, old, 'addKey');
       await this.addUserKey(uid, pair, 'addKey');
-      // The uid held no other key, so enabling it exposes only the new key.
-      if (reEnable) await this.setSuspended(uid, false, 'addKey', pair.accessKeyId);
+      // The uid holds no other key now, so enabling it exposes only the new key.
+      if (reEnable) await this.setSuspended(uid, false, 'addKey', keyId);
     });
     return pair;
   }
@@ -261,7 +260,8 @@ export class RgwAdminClient implements ProviderClient {
    *   old key directly (the DESIGN's disable-then-delete applies to IAM and MinIO only).
    * - `alternatingUsers`: suspends the uid holding the key when it is that uid's only key, which
    *   disables exactly that key (403 `UserSuspended`); otherwise throws `PROVIDER_UNSUPPORTED`.
-   *   `addKey` re-enables a suspended uid when it next gives it a key.
+   *   `addKey` re-enables a suspended uid when it next gives it a key. A key on neither uid is
+   *   success only when radosgw shows it absent (`absentEverywhere`).
    */
   public async disableKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     const uids = this.uids(identity, 'disableKey', accessKeyId);
@@ -277,38 +277,56 @@ export class RgwAdminClient implements ProviderClient {
           }
           return;
         }
-        throw new ProviderError({
-          provider: PROVIDER,
-          operation: 'disableKey',
-          keyId: accessKeyId,
-          code: RGW_UNSUPPORTED,
-          message: `RGW cannot disable one of several keys: got user '${uid}' holding ${user.keyIds.length} keys. Delete the key instead (deleteKey)`,
-        });
+        throw this.fail('disableKey', accessKeyId, 'PROVIDER_UNSUPPORTED', `RGW cannot disable one of several keys: got user '${uid}' holding ${user.keyIds.length} keys. Delete the key instead (deleteKey)`);
       }
-      throw new ProviderError({
-        provider: PROVIDER,
-        operation: 'disableKey',
-        keyId: accessKeyId,
-        message: `access key not found on the alternating users: got none of ${uids.join(', ')} holding it. Check the key ID in the ledger`,
-      });
+      await this.absentEverywhere('disableKey', uids, accessKeyId);
+      return;
     }
-    throw new ProviderError({
-      provider: PROVIDER,
-      operation: 'disableKey',
-      keyId: accessKeyId,
-      code: RGW_UNSUPPORTED,
-      message: `RGW cannot disable a single S3 key: got identity kind '${identity.kind}'. Delete the key instead (deleteKey); it is rejected at once`,
-    });
+    throw this.fail('disableKey', accessKeyId, 'PROVIDER_UNSUPPORTED', `RGW cannot disable a single S3 key: got identity kind '${identity.kind}'. Delete the key instead (deleteKey); it is rejected at once`);
   }
 
-  /** Deletes the key from whichever uid of the identity holds it; absent → no-op. */
+  /**
+   * Deletes the key from whichever uid of the identity holds it. Absent from every uid of the
+   * identity → success only when radosgw shows the key absent (`absentEverywhere`); a key held
+   * by another uid is refused (`WRONG_OWNER`).
+   */
   public async deleteKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
-    for (const uid of this.uids(identity, 'deleteKey', accessKeyId)) {
+    const uids = this.uids(identity, 'deleteKey', accessKeyId);
+    for (const uid of uids) {
       const user = await this.getUser(uid, 'deleteKey', accessKeyId);
       if (user?.keyIds.includes(accessKeyId)) {
         await this.keepingPolicies(uid, 'deleteKey', accessKeyId, () => this.removeUserKey(uid, accessKeyId, 'deleteKey'));
+        return;
       }
     }
+    await this.absentEverywhere('deleteKey', uids, accessKeyId);
+  }
+
+  /**
+   * The key is on no uid of the identity (the uids were just read, so the admin can read users).
+   * `GET /admin/user?access-key=` names the key's owner; radosgw 16.2.15 answers an unknown key
+   * with 403 `AccessDenied` (measured), which — right after reading users by uid worked — means
+   * absent. An owner outside the identity is refused (`WRONG_OWNER`).
+   */
+  private async absentEverywhere(operation: string, uids: readonly string[], accessKeyId: string): Promise<void> {
+    const res = await this.call({
+      operation,
+      keyId: accessKeyId,
+      method: 'GET',
+      path: '/admin/user',
+      query: { 'access-key': accessKeyId, format: 'json' },
+      what: 'GET /admin/user?access-key',
+      expect: [{ status: 200 }, { status: 403, code: 'AccessDenied' }, { status: 404, code: 'NoSuchKey' }, { status: 404, code: 'NoSuchUser' }],
+    });
+    if (res.status !== 200) {
+      this.logger.log('info', 'provider call', { provider: PROVIDER, operation, keyId: accessKeyId, request: 'key absent', status: 'absent' });
+      return;
+    }
+    const owner = parseUser(res.body, operation, accessKeyId);
+    if (!owner.keyIds.includes(accessKeyId)) {
+      throw this.fail(operation, accessKeyId, 'PROVIDER_ERROR', `GET /admin/user?access-key answered a user without that key: got user '${owner.uid}'. Check that the endpoint is radosgw, then re-run`);
+    }
+    throw this.fail(operation, accessKeyId, 'WRONG_OWNER', `the key belongs to another user: got '${owner.uid}', expected ${uids.map((u) => `'${u}'`).join(' or ')}. rekey only touches keys of the credential's own identity; check the key ID in the ledger`);
   }
 
   // ---------------------------------------------------------------- Admin Ops
@@ -326,6 +344,23 @@ export class RgwAdminClient implements ProviderClient {
     });
     if (res.status === 404) return undefined;
     return parseUser(res.body, operation, keyId);
+  }
+
+  /** Like `getUser`, plus a lookup of a key's stored secret (kept in a SecretValue, never logged). */
+  private async readUser(uid: string, operation: string, keyId?: string): Promise<(RgwUser & { secretOf: (id: string) => SecretValue | undefined }) | undefined> {
+    const res = await this.call({
+      operation,
+      keyId,
+      method: 'GET',
+      path: '/admin/user',
+      query: { uid, format: 'json' },
+      what: 'GET /admin/user',
+      expect: [{ status: 200 }, { status: 404, code: 'NoSuchUser' }],
+    });
+    if (res.status === 404) return undefined;
+    const user = parseUser(res.body, operation, keyId);
+    const secrets = parseSecrets(res.body);
+    return { ...user, secretOf: (id: string) => secrets.get(id) };
   }
 
   /** `PUT /admin/user?uid=`: creates a user without any key. */
@@ -475,9 +510,10 @@ export class RgwAdminClient implements ProviderClient {
     const names = await this.listUserPolicies(uid, 'ensureIdentity');
     const others = names.filter((n) => n !== policy.name);
     if (others.length > 0) {
-      throw new ProviderError({
+      throw providerError({
         provider: PROVIDER,
         operation: 'ensureIdentity',
+        code: 'UNEXPECTED_POLICY',
         message: `user '${uid}' carries an unexpected policy: got ${others.map((n) => `'${n}'`).join(', ')}, expected only '${policy.name}'. Remove it at the provider or declare it in the credential's policy`,
       });
     }
@@ -487,9 +523,10 @@ export class RgwAdminClient implements ProviderClient {
     }
     const current = await this.getUserPolicy(uid, policy.name, 'ensureIdentity');
     if (!current || canonicalJson(current) !== canonicalJson(policy.document)) {
-      throw new ProviderError({
+      throw providerError({
         provider: PROVIDER,
         operation: 'ensureIdentity',
+        code: 'UNEXPECTED_POLICY',
         message: `user '${uid}' policy '${policy.name}' differs from the declared document: got ${current ? canonicalJson(current) : 'none'}. Update the policy at the provider or change the credential's policy`,
       });
     }
@@ -500,44 +537,64 @@ export class RgwAdminClient implements ProviderClient {
    * them. Radosgw before Reef rewrites the user without its `user.rgw.user-policy` attribute on
    * every modify, key create and key remove (Ceph tracker #48761, fixed by ceph/ceph#53750):
    * measured on 16.2.15, `PUT /admin/user?key` leaves ListUserPolicies empty. Without this the
-   * rotation would silently widen the identity's permissions. A crash between the call and the
-   * restore is healed by the next `ensureIdentity` (declared policies only).
+   * rotation would silently widen the identity's permissions (a dropped Deny, or a user that
+   * falls back to its bucket ACLs).
+   * - The snapshot comes first: if it cannot be taken (e.g. 403 without the `user-policy` cap),
+   *   nothing is changed and the call fails (`PROVIDER_AUTH`): a drop could not be repaired.
+   * - The restore runs whether `fn` succeeded or threw (a failed or lost-reply call may still have
+   *   rewritten the user); `fn`'s error is rethrown afterwards, a restore failure is reported as
+   *   `POLICY_RESTORE_FAILED` with the original error as `cause`.
+   * A crash between the call and the restore is healed by the next `ensureIdentity` (declared
+   * policies only) or by the re-run of the same step.
    */
   private async keepingPolicies(uid: string, operation: string, keyId: string, fn: () => Promise<void>): Promise<void> {
-    let before: Array<{ name: string; document: Record<string, unknown> }>;
+    const before: Array<{ name: string; document: Record<string, unknown> }> = [];
     try {
-      before = [];
       for (const name of await this.listUserPolicies(uid, operation, keyId)) {
         const document = await this.getUserPolicy(uid, name, operation, keyId);
         if (document) before.push({ name, document });
       }
     } catch (err) {
       if (err instanceof ProviderError && err.status === 403 && err.providerCode === 'AccessDenied') {
-        // No `user-policy` cap: we cannot see (or restore) policies; say so once and go on.
-        this.logger.log('warn', 'user policies not checked', { provider: PROVIDER, operation, keyId, uid, reason: 'no user-policy cap' });
-        await fn();
-        return;
-      }
-      throw err;
-    }
-    await fn();
-    if (before.length === 0) return;
-    const after = new Set(await this.listUserPolicies(uid, operation, keyId));
-    for (const p of before) {
-      if (after.has(p.name)) continue;
-      this.logger.log('warn', 'user policy dropped by radosgw, restoring', { provider: PROVIDER, operation, keyId, uid, policy: p.name });
-      try {
-        await this.putUserPolicy(uid, p, operation, keyId);
-      } catch (cause) {
-        throw new ProviderError({
+        throw providerError({
           provider: PROVIDER,
           operation,
           keyId,
-          message: `radosgw dropped policy '${p.name}' of user '${uid}' and restoring it failed: got ${cause instanceof Error ? cause.message : String(cause)}. Re-run the step (ensureIdentity restores declared policies) or put the policy back by hand`,
-          cause,
+          code: 'PROVIDER_AUTH',
+          status: 403,
+          providerCode: 'AccessDenied',
+          message: `cannot read the user policies of '${uid}' before changing it: got HTTP 403 AccessDenied. radosgw before Reef drops user policies on key changes and rekey must be able to restore them: grant the admin user caps user-policy=*; nothing was changed`,
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    let failure: unknown;
+    try {
+      await fn();
+    } catch (err) {
+      failure = err;
+    }
+    if (before.length > 0) {
+      try {
+        const after = new Set(await this.listUserPolicies(uid, operation, keyId));
+        for (const p of before) {
+          if (after.has(p.name)) continue;
+          this.logger.log('warn', 'user policy dropped by radosgw, restoring', { provider: PROVIDER, operation, keyId, uid, policy: p.name });
+          await this.putUserPolicy(uid, p, operation, keyId);
+        }
+      } catch (cause) {
+        throw providerError({
+          provider: PROVIDER,
+          operation,
+          keyId,
+          code: 'POLICY_RESTORE_FAILED',
+          message: `radosgw may have dropped the policies ${before.map((p) => `'${p.name}'`).join(', ')} of user '${uid}' and restoring them failed: got ${cause instanceof Error ? cause.message : String(cause)}${failure instanceof Error ? ` (after: ${failure.message})` : ''}. Re-run the activate step (ensureIdentity puts the declared policy back) or put the policy back by hand`,
+          cause: failure ?? cause,
         });
       }
     }
+    if (failure !== undefined) throw failure;
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -549,19 +606,19 @@ export class RgwAdminClient implements ProviderClient {
       case 'alternatingUsers':
         return identity.users ? [identity.users[0], identity.users[1]] : [`${identity.name}-a`, `${identity.name}-b`];
       case 'serviceAccount':
-        throw new ProviderError({
+        throw providerError({
           provider: PROVIDER,
           operation,
           keyId,
-          code: RGW_UNSUPPORTED,
+          code: 'IDENTITY_KIND_UNSUPPORTED',
           message: `identity kind serviceAccount is not supported: got serviceAccount '${identity.name}'. RGW subusers cannot hold their own policy; use kind user (two keys overlap on one uid) or alternatingUsers`,
         });
       case 'root':
-        throw new ProviderError({
+        throw providerError({
           provider: PROVIDER,
           operation,
           keyId,
-          code: RGW_UNSUPPORTED,
+          code: 'ROOT_ROTATION_UNSUPPORTED',
           message: `identity kind root is not supported: got root '${identity.name}'. RGW has no root pair; rotate the admin user's key as kind user`,
         });
     }
@@ -572,19 +629,23 @@ export class RgwAdminClient implements ProviderClient {
     let res: RgwResponse | undefined;
     let netCode: string | undefined;
     try {
-      res = await this.send(spec);
+      try {
+        res = await this.send(spec);
+      } catch (err) {
+        const { kind, code } = classifyTransportFailure(err);
+        netCode = code;
+        const maybe = spec.method === 'GET' ? '' : `. ${spec.what} may have been applied before the answer was lost: re-run the step (it looks before it acts)`;
+        throw providerError({
+          provider: PROVIDER,
+          operation: spec.operation,
+          keyId: spec.keyId,
+          code: kind,
+          providerCode: code,
+          message: networkMessage(this.url, kind, code, this.timeoutMs) + maybe,
+          cause: err,
+        });
+      }
       return this.check(spec, res);
-    } catch (err) {
-      if (err instanceof ProviderError) throw err;
-      netCode = errorCode(err);
-      throw new ProviderError({
-        provider: PROVIDER,
-        operation: spec.operation,
-        keyId: spec.keyId,
-        providerCode: netCode,
-        message: networkMessage(this.url, netCode, this.timeoutMs),
-        cause: err,
-      });
     } finally {
       const expected = res !== undefined && (spec.expect ?? [{ status: 200 }]).some((e) => e.status === res?.status);
       this.logger.log(expected ? 'info' : 'warn', 'provider call', {
@@ -603,13 +664,15 @@ export class RgwAdminClient implements ProviderClient {
     const code = rgwCode(res.body);
     const expected = spec.expect ?? [{ status: 200 }];
     if (expected.some((e) => e.status === res.status && (e.code === undefined || e.code === code))) return res;
-    throw new ProviderError({
+    const { message, errorCode } = httpMessage(spec, res.status, code, this.conn.admin.accessKeyId);
+    throw providerError({
       provider: PROVIDER,
       operation: spec.operation,
       keyId: spec.keyId,
+      code: errorCode,
       status: res.status,
       providerCode: code,
-      message: httpMessage(spec, res.status, code, this.conn.admin.accessKeyId),
+      message,
     });
   }
 
@@ -635,30 +698,15 @@ export class RgwAdminClient implements ProviderClient {
     const qs = Object.entries(spec.query ?? {})
       .map(([k, v]) => `${encodeRfc3986(k)}=${encodeRfc3986(v)}`)
       .join('&');
-    const target = basePath + spec.path + (qs ? `?${qs}` : '');
-    const mod = this.url.protocol === 'https:' ? https : http;
-    return await new Promise<RgwResponse>((resolve, reject) => {
-      const req = mod.request(
-        {
-          method: spec.method,
-          hostname: this.url.hostname,
-          port: this.url.port || undefined,
-          path: target,
-          headers: { ...signed.headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
-          agent: this.agent,
-          timeout: this.timeoutMs,
-        },
-        (r) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          r.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      req.end(body || undefined);
-    });
+    const target = `${this.url.protocol}//${this.url.host}${basePath}${spec.path}${qs ? `?${qs}` : ''}`;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(signed.headers)) out[k.toLowerCase()] = String(v);
+    const answer = await this.http.send({ method: spec.method, url: target, headers: out, body: Buffer.from(body, 'utf8') });
+    return { status: answer.status, body: answer.body.toString('utf8') };
+  }
+
+  private fail(operation: string, keyId: string | undefined, code: ProviderErrorCode, message: string, extra: { status?: number; providerCode?: string; cause?: unknown } = {}): ProviderError {
+    return providerError({ provider: PROVIDER, operation, keyId, code, message, ...extra });
   }
 }
 
@@ -694,6 +742,18 @@ function parseUser(body: string, operation: string, keyId?: string): RgwUser {
   };
 }
 
+/** The stored secrets of a `GET /admin/user` answer, each kept in a SecretValue (never logged). */
+function parseSecrets(body: string): Map<string, SecretValue> {
+  const out = new Map<string, SecretValue>();
+  try {
+    const raw = JSON.parse(body) as { keys?: Array<{ access_key?: string; secret_key?: string }> };
+    for (const k of raw.keys ?? []) if (k.access_key && k.secret_key !== undefined) out.set(k.access_key, SecretValue.fromString(k.secret_key));
+  } catch {
+    // parseUser already reported an unreadable body
+  }
+  return out;
+}
+
 /** The RGW error code of a JSON (`{"Code":..}`) or XML (`<Code>..</Code>`) error body. */
 export function rgwCode(body: string): string | undefined {
   const json = /"Code"\s*:\s*"([^"]*)"/.exec(body);
@@ -702,43 +762,34 @@ export function rgwCode(body: string): string | undefined {
   return xml?.[1] || undefined;
 }
 
-function httpMessage(spec: CallSpec, status: number, code: string | undefined, adminKeyId: string): string {
+function httpMessage(spec: CallSpec, status: number, code: string | undefined, adminKeyId: string): { message: string; errorCode: ProviderErrorCode } {
   const got = `got HTTP ${status}${code ? ` ${code}` : ''}`;
   if (status === 403 && (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch')) {
-    return `the admin credential was refused on ${spec.what}: ${got}. Check the admin access key ${adminKeyId} and its secret`;
+    return { errorCode: 'PROVIDER_AUTH', message: `the admin credential was refused on ${spec.what}: ${got}. Check the admin access key ${adminKeyId} and its secret` };
   }
   if (status === 403 && code === 'AccessDenied') {
-    return `the admin user lacks a cap for ${spec.what}: ${got}. Grant it caps users=* (and user-policy=* for policies)`;
+    return { errorCode: 'PROVIDER_AUTH', message: `the admin user lacks a cap for ${spec.what}: ${got}. Grant it caps users=* (and user-policy=* for policies)` };
   }
   if (status === 409 && code === 'KeyExists') {
-    return `the access key already belongs to another RGW user: ${got}. Draw a new access-key ID (rekey rotate)`;
+    return { errorCode: 'WRONG_OWNER', message: `the access key already belongs to another RGW user: ${got}. Draw a new access-key ID (rekey rotate)` };
   }
   if (status === 409 && code === 'UserAlreadyExists') {
-    return `the user already exists: ${got}. Use ensureIdentity, which reads before it creates`;
+    return { errorCode: 'PROVIDER_ERROR', message: `the user already exists: ${got}. Use ensureIdentity, which reads before it creates` };
   }
   if (status >= 500) {
-    return `RGW failed on ${spec.what}: ${got}. Nothing is assumed changed; retry, and check the radosgw log if it persists`;
+    return { errorCode: 'PROVIDER_UNAVAILABLE', message: `RGW failed on ${spec.what}: ${got}. Nothing is assumed changed; retry, and check the radosgw log if it persists` };
   }
-  return `RGW refused ${spec.what}: ${got}. Check the request against the RGW Admin Ops API`;
+  return { errorCode: 'PROVIDER_ERROR', message: `RGW refused ${spec.what}: ${got}. Check the request against the RGW Admin Ops API` };
 }
 
-function networkMessage(url: URL, code: string | undefined, timeoutMs: number): string {
+function networkMessage(url: URL, kind: ProviderErrorCode, code: string, timeoutMs: number): string {
   const where = url.origin;
-  if (code === 'ETIMEDOUT') return `no answer from ${where} within ${timeoutMs} ms: got a timeout. Check the endpoint and the NetworkPolicy, or raise timeoutMs`;
+  if (kind === 'PROVIDER_TIMEOUT') return `no answer from ${where} within ${timeoutMs} ms: got a timeout. Check the endpoint and the NetworkPolicy, or raise timeoutMs`;
   if (code === 'ECONNREFUSED') return `cannot connect to ${where}: got ECONNREFUSED. Check the endpoint host and port and that radosgw runs`;
-  if (code && (/CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) || code === 'ECONNRESET' && url.protocol === 'https:')) {
+  if (kind === 'PROVIDER_TLS') {
     return `TLS handshake with ${where} failed: got ${code}. Check the endpoint scheme (http vs https) and pass the CA as caPem`;
   }
-  return `request to ${where} failed: got ${code ?? 'an unknown network error'}. Check the endpoint and the network path`;
-}
-
-function errorCode(err: unknown): string | undefined {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; cause?: unknown };
-    if (typeof e.code === 'string') return e.code;
-    if (e.cause) return errorCode(e.cause);
-  }
-  return undefined;
+  return `request to ${where} failed: got ${code}. Check the endpoint and the network path`;
 }
 
 function encodeRfc3986(s: string): string {

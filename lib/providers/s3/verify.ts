@@ -3,16 +3,22 @@
  * (the AWS SDK v3 S3 client, path-style, against the provider's endpoint). Provider-agnostic.
  *
  * - accepted: the call succeeded.
- * - rejected: the provider answered with an authentication error for that key — by default
- *   403 `InvalidAccessKeyId` (deleted key; also MinIO's disabled key and AWS's inactive key),
- *   `SignatureDoesNotMatch`, `UserSuspended` (RGW suspended user). Nothing else counts:
- *   network errors, timeouts, TLS errors and 5xx are failures, never rejections.
+ * - rejected: the provider answered that it does not know the key — 403 `InvalidAccessKeyId`
+ *   (deleted key everywhere; also MinIO's/RustFS's disabled key, `ErrAccessKeyDisabled` has that
+ *   code, and AWS's inactive key), plus 403 `UserSuspended` for `ceph-rgw`, where suspending the
+ *   user is how one alternating user's key is disabled. `SignatureDoesNotMatch` is NOT proof: a
+ *   wrong secret or a header-rewriting proxy gets it for a key that still works. Network errors,
+ *   timeouts, TLS errors and 5xx are failures, never rejections.
+ * - `verifyRejected` also needs a CONTROL: the same call signed by the new key must be accepted
+ *   in the same attempt, so a broken path (wrong endpoint, proxy, clock) cannot pass for a
+ *   rejection.
  *
  * Both checks retry with exponential backoff until a deadline (a new key can take a moment to
  * propagate; a revoked one can be cached briefly), then throw a `ProviderError` naming the
  * provider, the operation and the key ID. Every S3 call logs one line — key ID, never a secret.
  */
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -20,9 +26,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { ProviderError } from '../../core/errors.js';
 import { NULL_LOGGER, type Logger } from '../../core/log.js';
-import type { KeyPair } from '../provider.js';
+import { networkCode } from '../http.js';
+import { providerError, type KeyPair } from '../provider.js';
 
 /** Where the S3 calls go. */
 export interface VerifyConnection {
@@ -57,7 +63,7 @@ export interface VerifyOptions {
   readonly probeKey?: string;
   /** `verifyAccepted` calls ListBuckets (set false for a key scoped to `bucket`). @default true */
   readonly listBuckets?: boolean;
-  /** S3 error codes (with HTTP 403) that prove rejection. @default DEFAULT_REJECTION_CODES */
+  /** S3 error codes (with HTTP 403) that prove rejection. @default - `rejectionCodesFor(conn.provider)` */
   readonly rejectionCodes?: readonly string[];
   /** Injectable sleep (tests). @default - setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -65,8 +71,25 @@ export interface VerifyOptions {
   readonly now?: () => number;
 }
 
-/** 403 codes that prove a key is rejected. MinIO reports a disabled key as `InvalidAccessKeyId` too. */
-export const DEFAULT_REJECTION_CODES: readonly string[] = ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'UserSuspended'];
+/** Options of `verifyRejected`: the control key is required. */
+export interface VerifyRejectedOptions extends VerifyOptions {
+  /**
+   * The key that replaces the revoked one. Every attempt sends the same call signed by it; only
+   * "old key unknown AND control key authenticated" proves the revocation.
+   */
+  readonly control: KeyPair;
+}
+
+/**
+ * 403 codes that prove a key is unknown to the provider: `InvalidAccessKeyId` (AWS S3, RGW,
+ * MinIO — whose disabled key, `ErrAccessKeyDisabled`, carries that code too — and RustFS via s3s).
+ */
+export const DEFAULT_REJECTION_CODES: readonly string[] = ['InvalidAccessKeyId'];
+
+/** The rejection codes of one provider: RGW adds `UserSuspended` (a suspended alternating user's key). */
+export function rejectionCodesFor(provider: string | undefined): readonly string[] {
+  return provider === 'ceph-rgw' ? [...DEFAULT_REJECTION_CODES, 'UserSuspended'] : DEFAULT_REJECTION_CODES;
+}
 
 /** What one S3 call with the key showed. */
 export type Observation =
@@ -86,30 +109,73 @@ export interface VerifyResult {
  * succeeds. Retries on rejection (propagation) and on failures until the deadline.
  */
 export async function verifyAccepted(conn: VerifyConnection, pair: KeyPair, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  return await retry(conn, pair, opts, 'verifyAccepted', (o) => o.outcome === 'accepted', (last, attempts, ms) => {
-    const got = describe(last);
-    const fix =
-      last.outcome === 'rejected'
-        ? 'The provider does not know this key (yet): check that addKey succeeded and the endpoint is the same provider'
-        : 'Check the endpoint, the network path and the provider health';
-    return `key not accepted within ${ms} ms (${attempts} attempts): got ${got}. ${fix}`;
-  });
+  const client = makeClient(conn, pair);
+  try {
+    return await retry(conn, pair, opts, 'verifyAccepted', async () => {
+      const last = await observeKey(conn, pair, { ...opts, operation: 'verifyAccepted', mode: 'accepted', client });
+      return { last, done: last.outcome === 'accepted' };
+    }, (last, attempts, ms) => {
+      const got = describe(last);
+      const fix =
+        last.outcome === 'rejected'
+          ? 'The provider does not know this key (yet): check that addKey succeeded and the endpoint is the same provider'
+          : 'Check the endpoint, the network path and the provider health';
+      return `key not accepted within ${ms} ms (${attempts} attempts): got ${got}. ${fix}`;
+    });
+  } finally {
+    client.destroy();
+  }
 }
 
 /**
- * Proves the key is rejected: a call signed with it gets one of `rejectionCodes`. Retries while
- * the key is still accepted (caches) and on failures until the deadline; a failure is never
- * taken for a rejection.
+ * Proves the key is rejected: a call signed with it gets one of the provider's "unknown key"
+ * codes while the SAME call signed by `opts.control` (the new key) is authenticated (200, or 403
+ * AccessDenied: signature accepted, permission missing). Retries while the key is still accepted
+ * (caches) and on failures until the deadline; a failure is never taken for a rejection.
  */
-export async function verifyRejected(conn: VerifyConnection, pair: KeyPair, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  return await retry(conn, pair, opts, 'verifyRejected', (o) => o.outcome === 'rejected', (last, attempts, ms) => {
-    const got = describe(last);
-    const fix =
-      last.outcome === 'accepted'
-        ? 'The key still works: check that deleteKey succeeded against this provider'
-        : 'A failure does not prove rejection: check the endpoint, the network path and the provider health, then re-run';
-    return `key not proven rejected within ${ms} ms (${attempts} attempts): got ${got}. ${fix}`;
-  });
+export async function verifyRejected(conn: VerifyConnection, pair: KeyPair, opts: VerifyRejectedOptions): Promise<VerifyResult> {
+  const control = opts?.control;
+  if (!control || control.accessKeyId === pair.accessKeyId) {
+    throw providerError({
+      provider: conn.provider ?? 's3',
+      operation: 'verifyRejected',
+      keyId: pair.accessKeyId,
+      code: 'VERIFY_FAILED',
+      message: `verifyRejected needs a control key other than the revoked one: got ${control ? `the same key ${control.accessKeyId}` : 'none'}. Pass the new key as opts.control`,
+    });
+  }
+  const client = makeClient(conn, pair);
+  const controlClient = makeClient(conn, control);
+  let controlLast: Observation | undefined;
+  try {
+    return await retry(conn, pair, opts, 'verifyRejected', async () => {
+      const last = await observeKey(conn, pair, { ...opts, operation: 'verifyRejected', mode: 'rejected', client });
+      if (last.outcome !== 'rejected') return { last, done: false };
+      controlLast = await observeKey(conn, control, { ...opts, operation: 'verifyRejected', mode: 'rejected', client: controlClient, role: 'control' });
+      return { last, done: authenticated(controlLast) };
+    }, (last, attempts, ms) => {
+      const got = describe(last);
+      if (last.outcome === 'rejected' && controlLast !== undefined) {
+        return (
+          `key rejected but the same call signed by the control key ${control.accessKeyId} was not accepted within ${ms} ms (${attempts} attempts): got ${describe(controlLast)}. ` +
+          'A rejection proves nothing while the new key fails too (wrong endpoint, a header-rewriting proxy, a clock): check the path to the provider, then re-run'
+        );
+      }
+      const fix =
+        last.outcome === 'accepted'
+          ? 'The key still works: check that deleteKey succeeded against this provider'
+          : 'A failure does not prove rejection: check the endpoint, the network path and the provider health, then re-run';
+      return `key not proven rejected within ${ms} ms (${attempts} attempts): got ${got}. ${fix}`;
+    });
+  } finally {
+    client.destroy();
+    controlClient.destroy();
+  }
+}
+
+/** The control key got past authentication: 200, or 403 AccessDenied (signature fine, no permission). */
+function authenticated(o: Observation): boolean {
+  return o.outcome === 'accepted' || (o.outcome === 'failed' && o.status === 403 && o.code === 'AccessDenied');
 }
 
 /**
@@ -119,14 +185,21 @@ export async function verifyRejected(conn: VerifyConnection, pair: KeyPair, opts
 export async function observeKey(
   conn: VerifyConnection,
   pair: KeyPair,
-  opts: VerifyOptions & { readonly operation?: string; readonly mode?: 'accepted' | 'rejected' } = {},
+  opts: VerifyOptions & {
+    readonly operation?: string;
+    readonly mode?: 'accepted' | 'rejected';
+    /** An S3 client signing with `pair` to reuse. @default - a fresh one, destroyed afterwards */
+    readonly client?: S3Client;
+    /** Logged as `role` (e.g. `control`). @default - not logged */
+    readonly role?: string;
+  } = {},
 ): Promise<Observation> {
-  const client = makeClient(conn, pair);
+  const client = opts.client ?? makeClient(conn, pair);
   const timeoutMs = conn.timeoutMs ?? 10_000;
   // belt and braces: the handler's own timeouts cover connect and idle socket, this the whole call
   const opt = () => ({ abortSignal: AbortSignal.timeout(timeoutMs + 100) });
   const operation = opts.operation ?? 'observeKey';
-  const codes = opts.rejectionCodes ?? DEFAULT_REJECTION_CODES;
+  const codes = opts.rejectionCodes ?? rejectionCodesFor(conn.provider);
   try {
     const steps: Array<[string, () => Promise<unknown>]> = [];
     const objectProbe = opts.mode !== 'rejected' && opts.bucket !== undefined;
@@ -165,12 +238,13 @@ export async function observeKey(
         outcome: last.outcome,
         error: last.outcome === 'accepted' ? null : (last.code ?? null),
         durationMs: Date.now() - started,
+        ...(opts.role ? { role: opts.role } : {}),
       });
       if (last.outcome !== 'accepted') return last;
     }
     return last;
   } finally {
-    client.destroy();
+    if (!opts.client) client.destroy();
   }
 }
 
@@ -179,7 +253,7 @@ async function retry(
   pair: KeyPair,
   opts: VerifyOptions,
   operation: 'verifyAccepted' | 'verifyRejected',
-  done: (o: Observation) => boolean,
+  attempt: () => Promise<{ last: Observation; done: boolean }>,
   message: (last: Observation, attempts: number, ms: number) => string,
 ): Promise<VerifyResult> {
   const now = opts.now ?? Date.now;
@@ -189,11 +263,10 @@ async function retry(
   const start = now();
   let delay = opts.initialDelayMs ?? 250;
   let attempts = 0;
-  const mode = operation === 'verifyAccepted' ? 'accepted' : 'rejected';
   for (;;) {
     attempts += 1;
-    const last = await observeKey(conn, pair, { ...opts, operation, mode });
-    if (done(last)) return { attempts, durationMs: now() - start, last };
+    const { last, done } = await attempt();
+    if (done) return { attempts, durationMs: now() - start, last };
     const elapsed = now() - start;
     const permanent = last.outcome === 'failed' && last.status !== undefined && last.status < 500 && last.status !== 403;
     if (permanent || elapsed + delay > deadlineMs) {
@@ -206,7 +279,7 @@ async function retry(
         outcome: last.outcome,
         durationMs: elapsed,
       });
-      throw new ProviderError({
+      throw providerError({
         provider: conn.provider ?? 's3',
         operation,
         keyId: pair.accessKeyId,
@@ -230,12 +303,13 @@ function makeClient(conn: VerifyConnection, pair: KeyPair): S3Client {
     maxAttempts: 1,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    credentials: { accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey.reveal() },
+    // read at signing time, never stored as a plain string here
+    credentials: async () => ({ accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey.reveal() }),
     requestHandler: {
       requestTimeout: timeoutMs,
       connectionTimeout: timeoutMs,
       throwOnRequestTimeout: true,
-      ...(conn.caPem ? { httpsAgent: new https.Agent({ ca: conn.caPem }) } : {}),
+      ...(conn.caPem ? { httpsAgent: new https.Agent({ ca: [...tls.rootCertificates, conn.caPem] }) } : {}),
     },
   });
 }
@@ -259,19 +333,6 @@ export function classify(err: unknown, codes: readonly string[] = DEFAULT_REJECT
   }
   const netCode = networkCode(err) ?? e.name ?? 'UnknownError';
   return { outcome: 'failed', code: netCode, detail: netCode };
-}
-
-function networkCode(err: unknown): string | undefined {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; cause?: unknown; errors?: unknown[] };
-    if (typeof e.code === 'string') return e.code;
-    if (Array.isArray(e.errors) && e.errors.length > 0) return networkCode(e.errors[0]);
-    if (e.cause) return networkCode(e.cause);
-    // the SDK wraps foreign errors ("AWS SDK error wrapper for Error: connect ECONNREFUSED ..."), dropping `code`
-    const m = /\b(E[A-Z]{4,}|ERR_[A-Z0-9_]+|[A-Z_]*CERT[A-Z_]*)\b/.exec(String((err as { message?: unknown }).message ?? ''));
-    if (m) return m[1];
-  }
-  return undefined;
 }
 
 function describe(o: Observation): string {

@@ -191,7 +191,7 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
       expect((await c.listKeys(identity)).map((k) => k.accessKeyId).sort()).toEqual([key1.accessKeyId, key2.accessKeyId].sort());
       await verifyAccepted(conn, key2, { ...verifyOpts, bucket });
       await c.deleteKey(identity, key1.accessKeyId);
-      const rejected = await verifyRejected(conn, key1, verifyOpts);
+      const rejected = await verifyRejected(conn, key1, { ...verifyOpts, control: key2 });
       expect(rejected.last).toEqual({ outcome: 'rejected', status: 403, code: 'InvalidAccessKeyId' });
 
       const s2 = s3(cluster.endpoint, key2);
@@ -219,21 +219,23 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
     const conn = { endpoint: cluster.endpoint, provider: 'ceph-rgw', logger };
     await client.ensureIdentity(identity);
     await client.addKey(identity, k1);
-    await client.addKey(identity, k2);
+    await client.addKey(identity, k2, { currentKeyId: k1.accessKeyId });
     expect(await client.listKeys(identity)).toEqual([
       { accessKeyId: k1.accessKeyId, status: 'active', owner: `${base}-a` },
       { accessKeyId: k2.accessKeyId, status: 'active', owner: `${base}-b` },
     ]);
-    const both = await caught(client.addKey(identity, k3));
+    // the standby user holds k1, which is not named as the plan's previous key: refused, nothing changes
+    const both = await caught(client.addKey(identity, k3, { currentKeyId: k2.accessKeyId }));
+    expect(both.code).toBe('UNEXPECTED_KEY');
     expect(both.message).toBe(
-      `ceph-rgw addKey key ${k3.accessKeyId}: both alternating users hold keys: got ${base}-a [${k1.accessKeyId}] and ${base}-b [${k2.accessKeyId}]. ` +
-        'Finish the previous rotation (retire deletes the old key) before adding a new one',
+      `ceph-rgw addKey key ${k3.accessKeyId}: standby user ${base}-a holds a key other than the plan's previous key (none named): ${k1.accessKeyId}: got ${base}-a [${k1.accessKeyId}] and ${base}-b [${k2.accessKeyId}]. ` +
+        "rekey revokes only the plan's previous key: check which key consumers use, finish or retry the previous rotation, or pass the right previousKeyId; nothing was changed",
     );
     await client.disableKey(identity, k1.accessKeyId);
-    expect((await verifyRejected(conn, k1, verifyOpts)).last).toEqual({ outcome: 'rejected', status: 403, code: 'UserSuspended' });
+    expect((await verifyRejected(conn, k1, { ...verifyOpts, control: k2 })).last).toEqual({ outcome: 'rejected', status: 403, code: 'UserSuspended' });
     expect(await listStatus(cluster.endpoint, k2)).toBe('200');
     await client.deleteKey(identity, k1.accessKeyId);
-    await client.addKey(identity, k3); // goes to the free (suspended) uid and re-enables it
+    await client.addKey(identity, k3, { currentKeyId: k2.accessKeyId, previousKeyId: k1.accessKeyId }); // goes to the free (suspended) uid and re-enables it
     await verifyAccepted(conn, k3, verifyOpts);
     expect(await client.listKeys(identity)).toEqual([
       { accessKeyId: k3.accessKeyId, status: 'active', owner: `${base}-a` },
@@ -243,12 +245,13 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
 
   it('GIVEN unsupported identity kinds or a key disable on a user WHEN called THEN typed refusals explain why', async () => {
     const sa = await caught(client.addKey({ kind: 'serviceAccount', name: 'parent' }, fakePair('C1')));
-    expect(sa.code).toBe(RGW_UNSUPPORTED);
+    expect(sa.code).toBe('IDENTITY_KIND_UNSUPPORTED');
     expect(sa.message).toBe(
       `ceph-rgw addKey key ${sa.keyId}: identity kind serviceAccount is not supported: got serviceAccount 'parent'. ` +
         'RGW subusers cannot hold their own policy; use kind user (two keys overlap on one uid) or alternatingUsers',
     );
     const root = await caught(client.ensureIdentity({ kind: 'root', name: 'root' }));
+    expect(root.code).toBe('ROOT_ROTATION_UNSUPPORTED');
     expect(root.message).toBe(
       "ceph-rgw ensureIdentity: identity kind root is not supported: got root 'root'. RGW has no root pair; rotate the admin user's key as kind user",
     );
@@ -451,10 +454,10 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
       secrets.push('fake-other-secret-000');
       const err = await caught(client.addKey(identity, clash));
       expect(err.message).toBe(
-        `ceph-rgw addKey key ${key0.accessKeyId}: access key already exists on user '${identity.name}': got it among the user's keys. ` +
+        `ceph-rgw addKey key ${key0.accessKeyId}: access key already exists on user '${identity.name}' with another secret: got it among the user's keys. ` +
           "Draw a new access-key ID (rekey rotate); RGW would overwrite the existing key's secret",
       );
-      expect(err.providerCode).toBe('KeyExists');
+      expect([err.code, err.providerCode]).toEqual(['KEY_EXISTS', 'KeyExists']);
       await assertOnlyKey0(); // still works with its ORIGINAL secret
     });
 
@@ -496,24 +499,20 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
         'ceph-rgw ensureIdentity: the admin user lacks a cap for POST / Action=ListUserPolicies: got HTTP 403 AccessDenied. ' +
           'Grant it caps users=* (and user-policy=* for policies)',
       );
-      // without declared policies the same admin still rotates keys, and says it could not check policies
+      // the same admin may not change keys either: radosgw may drop user policies on a key change and
+      // without the cap they could not be restored, so addKey fails BEFORE any change
       const plain: IdentitySpec = { kind: 'user', name: `nopol-${RUN.toLowerCase()}` };
       const key = fakePair('G4');
       await c.ensureIdentity(plain);
-      await c.addKey(plain, key);
+      const refused = await caught(c.addKey(plain, key));
       c.close();
-      expect(await listStatus(cluster.endpoint, key)).toBe('200');
-      expect(weakLog.records.filter((r) => r.msg === 'user policies not checked')).toEqual([
-        {
-          level: 'warn',
-          msg: 'user policies not checked',
-          provider: 'ceph-rgw',
-          operation: 'addKey',
-          keyId: key.accessKeyId,
-          uid: plain.name,
-          reason: 'no user-policy cap',
-        },
-      ]);
+      expect([refused.code, refused.status, refused.providerCode]).toEqual(['PROVIDER_AUTH', 403, 'AccessDenied']);
+      expect(refused.message).toBe(
+        `ceph-rgw addKey key ${key.accessKeyId}: cannot read the user policies of '${plain.name}' before changing it: got HTTP 403 AccessDenied. ` +
+          'radosgw before Reef drops user policies on key changes and rekey must be able to restore them: grant the admin user caps user-policy=*; nothing was changed',
+      );
+      expect(await listStatus(cluster.endpoint, key)).toBe('403 InvalidAccessKeyId');
+      expect(await client.listKeys(plain)).toEqual([]);
     });
 
     it('GIVEN a declared Deny policy WHEN the key calls a denied action THEN radosgw enforces it (403 AccessDenied)', async () => {

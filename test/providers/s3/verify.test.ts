@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ProviderError } from '../../../lib/core/errors.js';
 import { MemoryLogger } from '../../../lib/core/log.js';
 import { classify, verifyAccepted, verifyRejected, type VerifyOptions } from '../../../lib/providers/s3/verify.js';
@@ -9,15 +9,25 @@ import { closedPort } from '../../support/net.js';
 
 const SECRET = 'fake-verify-secret-do-not-use-0001';
 const PAIR = { accessKeyId: 'FAKEVERIFYKEY0000001', secretAccessKey: SecretValue.fromString(SECRET) };
+/** The new key: verifyRejected's control. */
+const CONTROL = { accessKeyId: 'FAKEVERIFYCTRL000002', secretAccessKey: SecretValue.fromString('fake-verify-control-secret-0002') };
 
-/** A tiny S3 stub: answers each request with the next scripted reply (the last one repeats). */
+type Reply = 'ok' | 'hang' | { status: number; code?: string; raw?: string };
+
+/**
+ * A tiny S3 stub: answers each request signed by PAIR with the next scripted reply (the last one
+ * repeats), and each request signed by CONTROL with the next of `controlReplies`.
+ */
 class S3Stub {
-  public replies: Array<'ok' | 'hang' | { status: number; code?: string; raw?: string }> = ['ok'];
+  public replies: Reply[] = ['ok'];
+  public controlReplies: Reply[] = ['ok'];
   public requests: Array<{ method: string; url: string; auth: string }> = [];
   private readonly server = http.createServer((req, res) => {
     req.resume();
-    this.requests.push({ method: req.method ?? '', url: req.url ?? '', auth: String(req.headers.authorization ?? '') });
-    const reply = this.replies.length > 1 ? this.replies.shift()! : this.replies[0];
+    const auth = String(req.headers.authorization ?? '');
+    this.requests.push({ method: req.method ?? '', url: req.url ?? '', auth });
+    const list = auth.includes(`Credential=${CONTROL.accessKeyId}/`) ? this.controlReplies : this.replies;
+    const reply = list.length > 1 ? list.shift()! : list[0];
     if (reply === 'hang') return; // never answers
     if (reply === 'ok') {
       res.writeHead(200, { 'content-type': 'application/xml' });
@@ -65,7 +75,11 @@ describe('verify', () => {
   beforeAll(async () => stub.start());
   afterAll(async () => stub.stop());
 
-  const conn = (logger: MemoryLogger) => ({ endpoint: stub.endpoint, provider: 'ceph-rgw', logger, timeoutMs: 500 });
+  // a generous upper bound: these tests are about answers, not about how fast the machine is
+  const conn = (logger: MemoryLogger) => ({ endpoint: stub.endpoint, provider: 'ceph-rgw', logger, timeoutMs: 30_000 });
+  beforeEach(() => {
+    stub.controlReplies = ['ok'];
+  });
 
   it('GIVEN a 200 ListBuckets WHEN verifyAccepted THEN it succeeds on the first attempt with a SigV4 request and one log line', async () => {
     stub.replies = ['ok'];
@@ -115,19 +129,66 @@ describe('verify', () => {
     assertNoSecret(logger, err);
   });
 
-  for (const code of ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'UserSuspended']) {
-    it(`GIVEN 403 ${code} WHEN verifyRejected THEN the key is proven rejected`, async () => {
+  for (const code of ['InvalidAccessKeyId', 'UserSuspended']) {
+    it(`GIVEN 403 ${code} and the control key accepted WHEN verifyRejected THEN the key is proven rejected`, async () => {
       stub.replies = [{ status: 403, code }];
       const logger = new MemoryLogger();
-      const result = await verifyRejected(conn(logger), PAIR, fakeTime());
+      const result = await verifyRejected(conn(logger), PAIR, { ...fakeTime(), control: CONTROL });
       expect(result.last).toEqual({ outcome: 'rejected', status: 403, code });
       expect(logger.records[0]).toMatchObject({ operation: 'verifyRejected', status: 403, error: code, outcome: 'rejected' });
+      expect(logger.records[1]).toMatchObject({ operation: 'verifyRejected', keyId: CONTROL.accessKeyId, role: 'control', status: 200, outcome: 'accepted' });
     });
   }
 
+  it('GIVEN 403 UserSuspended from a provider other than ceph-rgw WHEN verifyRejected THEN it is NOT a rejection', async () => {
+    stub.replies = [{ status: 403, code: 'UserSuspended' }];
+    const err = (await verifyRejected({ ...conn(new MemoryLogger()), provider: 'minio' }, PAIR, { ...fakeTime(), deadlineMs: 0, control: CONTROL }).catch((e: unknown) => e)) as ProviderError;
+    expect(err.code).toBe('VERIFY_FAILED');
+  });
+
+  it('GIVEN 403 SignatureDoesNotMatch (a wrong secret, or a proxy rewriting headers) WHEN verifyRejected THEN it is NOT proof of revocation', async () => {
+    stub.replies = [{ status: 403, code: 'SignatureDoesNotMatch' }];
+    const err = (await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), deadlineMs: 300, control: CONTROL }).catch((e: unknown) => e)) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.code).toBe('VERIFY_FAILED');
+    expect(err.message).toBe(
+      'ceph-rgw verifyRejected key FAKEVERIFYKEY0000001: key not proven rejected within 250 ms (2 attempts): got HTTP 403 SignatureDoesNotMatch. ' +
+        'A failure does not prove rejection: check the endpoint, the network path and the provider health, then re-run',
+    );
+  });
+
+  it('GIVEN the old key "unknown" but the control key fails the same call WHEN verifyRejected THEN no proof (a broken path is not a rejection)', async () => {
+    stub.replies = [{ status: 403, code: 'InvalidAccessKeyId' }];
+    stub.controlReplies = [{ status: 403, code: 'InvalidAccessKeyId' }];
+    const logger = new MemoryLogger();
+    const err = (await verifyRejected(conn(logger), PAIR, { ...fakeTime(), deadlineMs: 300, control: CONTROL }).catch((e: unknown) => e)) as ProviderError;
+    expect(err.code).toBe('VERIFY_FAILED');
+    expect(err.message).toBe(
+      'ceph-rgw verifyRejected key FAKEVERIFYKEY0000001: key rejected but the same call signed by the control key FAKEVERIFYCTRL000002 was not accepted within 250 ms (2 attempts): got HTTP 403 InvalidAccessKeyId. ' +
+        'A rejection proves nothing while the new key fails too (wrong endpoint, a header-rewriting proxy, a clock): check the path to the provider, then re-run',
+    );
+    assertNoSecret(logger, err);
+  });
+
+  it('GIVEN a control key without ListBuckets permission (403 AccessDenied) WHEN verifyRejected THEN it still counts as authenticated', async () => {
+    stub.replies = [{ status: 403, code: 'InvalidAccessKeyId' }];
+    stub.controlReplies = [{ status: 403, code: 'AccessDenied' }];
+    const result = await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), control: CONTROL });
+    expect(result.last).toEqual({ outcome: 'rejected', status: 403, code: 'InvalidAccessKeyId' });
+  });
+
+  it('GIVEN the revoked key as its own control WHEN verifyRejected THEN refused before any call', async () => {
+    stub.requests = [];
+    const err = (await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), control: PAIR }).catch((e: unknown) => e)) as ProviderError;
+    expect(err.message).toBe(
+      'ceph-rgw verifyRejected key FAKEVERIFYKEY0000001: verifyRejected needs a control key other than the revoked one: got the same key FAKEVERIFYKEY0000001. Pass the new key as opts.control',
+    );
+    expect(stub.requests).toEqual([]);
+  });
+
   it('GIVEN 403 AccessDenied (a valid key without permission) WHEN verifyRejected THEN it is NOT a rejection', async () => {
     stub.replies = [{ status: 403, code: 'AccessDenied' }];
-    const err = await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), deadlineMs: 300 }).catch((e: unknown) => e);
+    const err = await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), deadlineMs: 300, control: CONTROL }).catch((e: unknown) => e);
     expect((err as ProviderError).message).toBe(
       'ceph-rgw verifyRejected key FAKEVERIFYKEY0000001: key not proven rejected within 250 ms (2 attempts): got HTTP 403 AccessDenied. ' +
         'A failure does not prove rejection: check the endpoint, the network path and the provider health, then re-run',
@@ -138,6 +199,7 @@ describe('verify', () => {
     stub.replies = [{ status: 403, code: 'AccessDenied' }];
     const result = await verifyRejected(conn(new MemoryLogger()), PAIR, {
       ...fakeTime(),
+      control: CONTROL,
       rejectionCodes: ['InvalidAccessKeyId', 'AccessDenied'],
     });
     expect(result.last).toEqual({ outcome: 'rejected', status: 403, code: 'AccessDenied' });
@@ -145,13 +207,13 @@ describe('verify', () => {
 
   it('GIVEN the key is still accepted (cached) then rejected WHEN verifyRejected THEN it waits for the rejection', async () => {
     stub.replies = ['ok', 'ok', { status: 403, code: 'InvalidAccessKeyId' }];
-    const result = await verifyRejected(conn(new MemoryLogger()), PAIR, fakeTime());
+    const result = await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), control: CONTROL });
     expect(result.attempts).toBe(3);
   });
 
   it('GIVEN the key stays accepted WHEN verifyRejected THEN it throws "still works" after the deadline', async () => {
     stub.replies = ['ok'];
-    const err = await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), deadlineMs: 100 }).catch((e: unknown) => e);
+    const err = await verifyRejected(conn(new MemoryLogger()), PAIR, { ...fakeTime(), deadlineMs: 100, control: CONTROL }).catch((e: unknown) => e);
     expect((err as ProviderError).message).toBe(
       'ceph-rgw verifyRejected key FAKEVERIFYKEY0000001: key not proven rejected within 0 ms (1 attempts): got HTTP 200 (accepted). ' +
         'The key still works: check that deleteKey succeeded against this provider',
@@ -161,7 +223,7 @@ describe('verify', () => {
   it('GIVEN HTTP 500 WHEN verifyRejected THEN a 5xx never counts as rejection: the step fails', async () => {
     stub.replies = [{ status: 500, code: 'InternalError' }];
     const logger = new MemoryLogger();
-    const err = await verifyRejected(conn(logger), PAIR, { ...fakeTime(), deadlineMs: 1000 }).catch((e: unknown) => e);
+    const err = await verifyRejected(conn(logger), PAIR, { ...fakeTime(), deadlineMs: 1000, control: CONTROL }).catch((e: unknown) => e);
     expect((err as ProviderError).message).toBe(
       'ceph-rgw verifyRejected key FAKEVERIFYKEY0000001: key not proven rejected within 750 ms (3 attempts): got HTTP 500 InternalError. ' +
         'A failure does not prove rejection: check the endpoint, the network path and the provider health, then re-run',
@@ -181,9 +243,9 @@ describe('verify', () => {
     const port = await closedPort();
     const logger = new MemoryLogger();
     const err = await verifyRejected(
-      { endpoint: `http://127.0.0.1:${port}`, provider: 'ceph-rgw', logger, timeoutMs: 500 },
+      { endpoint: `http://127.0.0.1:${port}`, provider: 'ceph-rgw', logger, timeoutMs: 30_000 },
       PAIR,
-      { ...fakeTime(), deadlineMs: 0 },
+      { ...fakeTime(), deadlineMs: 0, control: CONTROL },
     ).catch((e: unknown) => e);
     expect((err as ProviderError).message).toBe(
       'ceph-rgw verifyRejected key FAKEVERIFYKEY0000001: key not proven rejected within 0 ms (1 attempts): got ECONNREFUSED. ' +
