@@ -7,6 +7,7 @@
  * it), `rgwAvailability()` says why; tests skip LOUDLY — unless CI=true, where they must fail.
  */
 import { execFile } from 'node:child_process';
+import { createServer as httpCreateServer, request as httpRequest } from 'node:http';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { KeyPair } from '../../lib/providers/provider.js';
@@ -113,4 +114,83 @@ export async function ensureRgw(): Promise<RgwTestCluster> {
     adminUid: env.RGW_ADMIN_UID,
     source: res.out.includes('REUSED') ? 'running' : 'started',
   };
+}
+
+/** What the fault proxy does with the next request that matches. */
+export type RgwFault =
+  /** Forward it, let radosgw apply it, then destroy the client's connection instead of answering. */
+  | 'applyThenLoseReply'
+  /** Forward it, let radosgw apply it, then answer 500 InternalError instead of radosgw's answer. */
+  | 'applyThenFail';
+
+/**
+ * A loopback proxy in front of radosgw that injects "the change was applied, then the reply was
+ * lost" (or replaced by a 500) for the next request matching a predicate; everything else is
+ * forwarded unchanged. `seen` lists `METHOD path?query-keys` of every request.
+ */
+export class RgwFaultProxy {
+  public readonly seen: string[] = [];
+  public endpoint = '';
+  private fault?: { match: (method: string, url: URL, body: string) => boolean; kind: RgwFault };
+  private readonly server: import('node:http').Server;
+
+  public constructor(target: string) {
+    const t = new URL(target);
+    this.server = httpCreateServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://proxy');
+      const parts: Buffer[] = [];
+      for await (const c of req) parts.push(c as Buffer);
+      const reqBody = Buffer.concat(parts);
+      this.seen.push(`${req.method} ${url.pathname}${url.search ? `?${[...url.searchParams.keys()].join('&')}` : ''}`);
+      const fault = this.fault && this.fault.match(req.method ?? '', url, reqBody.toString('utf8')) ? this.fault : undefined;
+      if (fault) this.fault = undefined;
+      const up = httpRequest({ hostname: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => {
+          if (fault?.kind === 'applyThenLoseReply') {
+            req.socket.destroy();
+            return;
+          }
+          if (fault?.kind === 'applyThenFail') {
+            res.writeHead(500, { 'content-type': 'application/json' });
+            res.end('{"Code":"InternalError","Message":"injected by the test proxy after radosgw applied the request"}');
+            return;
+          }
+          const body = Buffer.concat(chunks);
+          const headers = { ...r.headers, 'content-length': String(body.length) };
+          delete headers['transfer-encoding'];
+          res.writeHead(r.statusCode ?? 502, headers);
+          res.end(body);
+        });
+      });
+      up.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      up.end(reqBody);
+    });
+  }
+
+  /** Injects `kind` into the next request for which `match(method, url, body)` holds (body: the form of IAM actions). */
+  public inject(kind: RgwFault, match: (method: string, url: URL, body: string) => boolean): void {
+    this.fault = { kind, match };
+  }
+
+  /** True while an injected fault has not fired yet. */
+  public get pending(): boolean {
+    return this.fault !== undefined;
+  }
+
+  public async start(): Promise<this> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    const port = (this.server.address() as import('node:net').AddressInfo).port;
+    this.endpoint = `http://127.0.0.1:${port}`;
+    return this;
+  }
+
+  public async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
 }
