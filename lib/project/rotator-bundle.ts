@@ -31,6 +31,26 @@ export const PREBUILT_ROTATOR_BUNDLE = 'build/rotator/rotator.mjs.gz';
 /** A ConfigMap holds at most 1 MiB; binaryData counts base64-decoded, i.e. the gzipped bytes. */
 export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
 
+/** Where the rotation Jobs mount the bundle ConfigMap. */
+export const ROTATOR_BUNDLE_MOUNT = '/etc/rekey/bundle';
+
+/**
+ * The init container's `node -e` script for the stock Node image: gunzips the bundle ConfigMap
+ * (`$REKEY_BUNDLE_GZ`, default `/etc/rekey/bundle/rotator.mjs.gz`) into an emptyDir
+ * (`$REKEY_BUNDLE_OUT`, default `/rotator/rotator.mjs`) after checking its SHA-256 against
+ * `$REKEY_BUNDLE_SHA256` — so the Job runs exactly the code the pull request showed — and exits 1
+ * with one line otherwise. The main container then runs `node /rotator/rotator.mjs --step <step>`,
+ * the same command as in an image built from the project's Dockerfile.
+ */
+export const ROTATOR_UNPACK_SCRIPT = [
+  "const fs=require('node:fs'),zlib=require('node:zlib'),crypto=require('node:crypto');",
+  "const src=process.env.REKEY_BUNDLE_GZ||'/etc/rekey/bundle/rotator.mjs.gz',out=process.env.REKEY_BUNDLE_OUT||'/rotator/rotator.mjs',want=process.env.REKEY_BUNDLE_SHA256||'';",
+  "let code;try{code=zlib.gunzipSync(fs.readFileSync(src))}catch(e){console.error(JSON.stringify({level:'error',msg:'rotator bundle '+src+' cannot be read: got '+(e.code||e.message)+'. Mount the rotator bundle ConfigMap there (rekey synth renders it).',code:'BUNDLE_UNREADABLE',exitCode:1}));process.exit(1)}",
+  "const got=crypto.createHash('sha256').update(code).digest('hex');",
+  "if(got!==want){console.error(JSON.stringify({level:'error',msg:'rotator bundle '+src+' has another SHA-256 than the Job expects: got '+got+'. Sync the bundle ConfigMap and the Jobs of the same rekey synth.',code:'BUNDLE_MISMATCH',exitCode:1}));process.exit(1)}",
+  "fs.writeFileSync(out,code,{mode:0o444});",
+].join('');
+
 /** The bundle as synthesis embeds it. */
 export interface RotatorBundle {
   /** The gzipped bundle (deterministic: no name, mtime 0, fixed OS byte). */
