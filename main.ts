@@ -10,7 +10,7 @@ import { Chart, type ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
-import { chartFromSpec, loadProject, RekeyApp, runApp } from './lib/index.js';
+import { loadSpecChart, RekeyApp, runApp } from './lib/index.js';
 
 const S3_SECRET = 'ilum-s3';
 
@@ -130,17 +130,18 @@ class IlumChart extends Chart {
 }
 
 runApp(() => {
-  const project = loadProject();
-  const app = new RekeyApp();
-  const { credentials } = chartFromSpec(app, 'rekey', { spec: project.spec, ledger: project.ledger });
+  const app = new RekeyApp(); // loads rekey.ledger.yaml (the rekey CLI points it at the ledger it renders)
+  const spec = loadSpecChart(app, 'rekey'); // rekey.yaml's providers and credentials, as constructs
   const ilum = new IlumChart(app, 'ilum');
 
-  const platform = credentials.get('ilum-platform')!;
+  // Bind the workloads to the credentials they read. rekey checks each read against the
+  // workload (same Secret, keys, prefix, mount path) or wires it in when the workload lacks it.
+  const platform = spec.credential('ilum-platform');
   platform.consumedBy(ilum.core, { envFrom: { prefix: 'ILUM_S3_' } });
-  platform.consumedBy(ilum.jupyter, { env: ['access-key', 'secret-key'] });
+  platform.consumedBy(ilum.jupyter, { env: { AWS_ACCESS_KEY_ID: 'access-key', AWS_SECRET_ACCESS_KEY: 'secret-key' } });
   platform.consumedBy(ilum.historyServer, { env: ['RUSTFS_ACCESS_KEY', 'RUSTFS_SECRET_KEY'] });
   platform.consumedBy(ilum.hiveMetastore, { env: ['root-user', 'root-password'] });
-  credentials.get('pipeline')!.consumedBy(ilum.compaction, { file: { mountPath: '/var/run/s3' } });
+  spec.credential('pipeline').consumedBy(ilum.compaction, { file: { mountPath: '/var/run/s3' } });
 
   app.synth();
 });

@@ -1,24 +1,49 @@
-export * from './core/alias-set.js';
-export * from './core/checksum.js';
-export * from './constructs/credential.js';
-export * from './constructs/deliveries/delivery.js';
-export * from './core/errors.js';
-export * from './project/keygen.js';
-export * from './project/ledger.js';
-export * from './core/log.js';
-export * from './constructs/provider.js';
-export * from './constructs/rekey-chart.js';
-export * from './project/rotate.js';
-export * from './constructs/rotation-policy.js';
-export * from './project/seal.js';
-export * from './core/secret-value.js';
-export * from './project/spec.js';
-export * from './project/spec-app.js';
-export * from './project/synth.js';
-export * from './constructs/workload.js';
-export * from './cli/commands/check.js';
-export * from './cli/commands/status.js';
-export { runCli, type CliIo } from './cli/index.js';
+// The public API of cdk8s-rekey. CLI internals, test helpers, file-system plumbing and error
+// formatters stay out of it.
+
+// core: errors, secrets, logging, closed sets, the model
+export { ExitCode, RekeyError, ValidationError, FieldError, ProviderError, type Problem, type FieldPath } from './core/errors.js';
+export { SecretValue } from './core/secret-value.js';
+export { JsonLineLogger, type Logger, type LogFields } from './core/log.js';
+export { AliasSet, ALIAS_PRESETS, credentialsIni } from './core/alias-set.js';
+export { checksumAnnotation, consumerChecksum, type ChecksumInput } from './core/checksum.js';
+export { SealingScope, type SealingScopeName } from './core/sealing-scope.js';
+export {
+  MODEL_API_VERSION,
+  MODEL_KIND,
+  parseModel,
+  type RekeyModel,
+  type CredentialModel,
+  type ProviderModel,
+  type ConsumerModel,
+  type AliasModel,
+  type ModelSource,
+} from './core/model.js';
+
+// constructs
+export {
+  Credential,
+  type CredentialProps,
+  type ConsumerOptions,
+  type ConsumerBinding,
+  type IdentityOptions,
+  type TargetOptions,
+} from './constructs/credential.js';
+export { Provider, type ProviderProps, type AdminCredentialRef } from './constructs/provider.js';
+export { Delivery, type SealedDeliveryOptions, type PlainDeliveryOptions } from './constructs/deliveries/delivery.js';
+export { RotationPolicy, type RotationPolicyOptions, type TimeBasedRotationOptions } from './constructs/rotation-policy.js';
+export { Workload, type IWorkload, type WorkloadKind, type ExternalWorkloadOptions, type SecretRead } from './constructs/workload.js';
+export { RekeyChart, type RekeyChartProps, type SealingOptions, type ILedger } from './constructs/rekey-chart.js';
+
+// project: the app, the spec, the ledger, sealing
+export { RekeyApp, runApp, type RekeyAppProps } from './project/app.js';
+export { loadSpecChart, chartFromSpec, SpecChart, type SpecChartOptions } from './project/spec-app.js';
+export { parseSpec, loadSpec, validateSpec, specJsonSchema, SPEC_API_VERSION, SPEC_KIND, type RekeySpec } from './project/spec.js';
+export { Ledger, type LedgerEntry, type LedgerTarget, type SealedMaterial } from './project/ledger.js';
+export { seal, SealingCertificate, type SealOptions, type SealingCertificateOptions } from './project/seal.js';
+export { drawKeyPair, type RandomSource } from './project/keygen.js';
+
+// providers: the clients the rotation Jobs use
 export type * from './providers/provider.js';
 export * as madmin from './providers/minio/madmin.js';
 export { MadminAlgorithm, MadminCryptoError, type EncryptDataOptions } from './providers/minio/madmin.js';

@@ -23,7 +23,7 @@ describe('the built package', () => {
   it('the rekey bin exits 1 with one line on bad input, 0 on success, 2 when a rotation is due', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, ['bin/rekey.js', ...args, '--dir', dir], { encoding: 'utf8' });
     const bad = run('rotate', 'nope');
-    expect([bad.status, bad.stderr, bad.stdout]).toEqual([1, 'rekey: error: rekey rotate credential is not in rekey.yaml: got "nope". Use one of: uploads, reports.\n', '']);
+    expect([bad.status, bad.stderr, bad.stdout]).toEqual([1, 'rekey: error: rekey rotate credential is not defined in this project: got "nope". Use one of: uploads, reports.\n', '']);
     const due = run('rotate', '--due', '--check');
     expect([due.status, due.stdout]).toEqual([2, 'due: uploads\n']);
     const ok = run('rotate', 'uploads');

@@ -51,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
     async run({ values, positionals, dir, io }) {
       const now = io.now?.() ?? new Date();
       let names = positionals;
+      let model: import('../core/model.js').RekeyModel | undefined;
       if (values.check && !values.due) {
         throw new ValidationError(`rekey rotate --check only applies with --due: got --check alone. Use rekey rotate --due --check.`);
       }
@@ -59,7 +60,9 @@ const COMMANDS: Record<string, Command> = {
           throw new ValidationError(`rekey rotate --due takes no credential names: got ${positionals.join(' ')}. Use either names or --due.`);
         }
         const { status, dueCredentials } = await import('./commands/status.js');
-        names = dueCredentials(status({ dir, now }));
+        const { synthesize } = await import('../project/synth.js');
+        model = await synthesize({ dir, outdir: dir, modelOnly: true });
+        names = dueCredentials(await status({ dir, now, model }));
         if (values.check) {
           if (values.output === 'json') io.stdout(JSON.stringify({ due: names }) + '\n');
           else io.stdout(names.length ? `due: ${names.join(', ')}\n` : 'nothing is due\n');
@@ -71,7 +74,7 @@ const COMMANDS: Record<string, Command> = {
         }
       }
       const { rotateCredentials } = await import('../project/rotate.js');
-      const rotated = await rotateCredentials({ dir, credentials: names, now, warn: (l) => io.stderr(l + '\n') });
+      const rotated = await rotateCredentials({ dir, credentials: names, now, model, warn: (l) => io.stderr(l + '\n') });
       if (values.output === 'json') io.stdout(JSON.stringify({ rotated }) + '\n');
       else {
         for (const r of rotated) {
@@ -104,7 +107,7 @@ const COMMANDS: Record<string, Command> = {
     positionals: false,
     async run({ values, dir, io }) {
       const { status, formatStatus } = await import('./commands/status.js');
-      const rows = status({ dir, now: io.now?.() });
+      const rows = await status({ dir, now: io.now?.() });
       io.stdout(values.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatStatus(rows));
       return ExitCode.OK;
     },

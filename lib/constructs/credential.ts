@@ -1,22 +1,23 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, type IConstruct } from 'constructs';
-import { SealedSecret } from '../../imports/bitnami.com.js';
 import { AliasSet } from '../core/alias-set.js';
 import { checksumAnnotation, consumerChecksum } from '../core/checksum.js';
-import { Delivery } from './deliveries/delivery.js';
-import { ValidationError } from '../core/errors.js';
+import { FieldError, ValidationError, type Problem } from '../core/errors.js';
+import type { ConsumerModel, CredentialModel } from '../core/model.js';
 import type { LedgerEntry, LedgerTarget } from '../project/ledger.js';
-import { Provider } from './provider.js';
 import type { PolicySpec } from '../providers/provider.js';
+import type { TargetRef } from './deliveries/delivery-kind.js';
+import { Delivery } from './deliveries/delivery.js';
+import { Provider } from './provider.js';
 import { RekeyChart } from './rekey-chart.js';
 import { RotationPolicy } from './rotation-policy.js';
-import { sealingScopeAnnotations } from '../project/seal.js';
 import { Workload, type IWorkload } from './workload.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The identity a credential has at the provider. */
 export interface IdentityOptions {
@@ -34,16 +35,28 @@ export interface TargetOptions {
   readonly secretName: string;
 }
 
-/** How a consumer reads its target Secret. Give exactly one of `env`, `envFrom`, `file`. */
+/**
+ * How a consumer reads its target Secret. Give exactly one of `env`, `envFrom`, `file`.
+ *
+ * For a workload of this app (`Workload.of`, or a cdk8s-plus/L1 workload passed directly),
+ * rekey wires the read into the workload when it does not read the Secret yet, and checks it
+ * when it does (same Secret, same keys, same prefix, same mount path).
+ */
 export interface ConsumerOptions {
-  /** Reads these Secret keys into environment variables. Restarted on rotation. */
-  readonly env?: readonly string[];
+  /**
+   * Reads these Secret keys into environment variables. Restarted on rotation.
+   * A list names the keys (wired as variables of the same name); a mapping names
+   * `{ ENV_VAR: 'secret-key' }`.
+   */
+  readonly env?: readonly string[] | Readonly<Record<string, string>>;
   /** Reads every key through `envFrom`, with an optional prefix. Restarted on rotation. */
   readonly envFrom?: { readonly prefix?: string };
   /** Mounts the Secret as files, re-read at request time: needs no restart, gets no checksum. */
   readonly file?: { readonly mountPath: string };
   /** The target Secret it reads. @default - the credential's only target in the workload's namespace */
   readonly secretName?: string;
+  /** The container that reads it (workloads of this app). @default - the pod's only container */
+  readonly container?: string;
 }
 
 /** Props of `Credential`. */
@@ -71,6 +84,7 @@ export interface CredentialProps {
 /** One consumer of a credential, as recorded for reports, patches and the rotation plan. */
 export interface ConsumerBinding {
   readonly workload: IWorkload;
+  /** The target it reads (resolved at synthesis: targets may be added after `consumedBy`). */
   readonly target: TargetOptions;
   readonly mode: 'env' | 'envFrom' | 'file';
   /** Keys read (env), or the prefix (envFrom), or the mount path (file). */
@@ -79,15 +93,35 @@ export interface ConsumerBinding {
   readonly checksum?: string;
 }
 
+interface Binding {
+  readonly workload: IWorkload;
+  readonly options: ConsumerOptions;
+  readonly mode: 'env' | 'envFrom' | 'file';
+  /** env: variable → Secret key. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly prefix?: string;
+  readonly mountPath?: string;
+  /** Resolved at synthesis. */
+  target?: TargetOptions;
+  checksum?: string;
+}
+
 /**
  * One access-key/secret-key pair with an identity at a provider, delivered to targets and
  * read by consumers. Must be defined inside a `RekeyChart`, which holds the ledger.
  *
- * Renders (once the ledger has an entry for it): every target Secret in the chosen
- * delivery with all alias keys, the rotator's staging Secret and plan ConfigMap (named
- * after the generation), and the checksum annotation on every consumer's pod template.
+ * Validates its props eagerly; renders lazily at synthesis (so the order of `addTarget` and
+ * `consumedBy` calls does not matter): once the ledger has an entry for it, every target
+ * Secret in the chosen delivery with all alias keys, the rotator's staging Secret and plan
+ * ConfigMap (named after the generation), and the checksum annotation on every consumer's
+ * pod template.
  */
 export class Credential extends Construct {
+  /** True for a Credential. */
+  public static isCredential(x: unknown): x is Credential {
+    return x instanceof Credential;
+  }
+
   public readonly name: string;
   public readonly provider: Provider;
   public readonly identity: IdentityOptions;
@@ -96,57 +130,54 @@ export class Credential extends Construct {
   public readonly extraKeys: Readonly<Record<string, string>>;
   public readonly delivery: Delivery;
   public readonly rotationPolicy: RotationPolicy;
-  /** The ledger entry (undefined until the first `rekey rotate`). */
-  public readonly entry?: LedgerEntry;
 
   private readonly chart: RekeyChart;
   private readonly _targets: TargetOptions[] = [];
-  private readonly _consumers: ConsumerBinding[] = [];
-  private readonly keyNames: Set<string>;
+  private readonly _bindings: Binding[] = [];
+  private readonly keyNames: string[] = [];
+  private rendered = false;
 
   public constructor(scope: Construct, id: string, props: CredentialProps) {
     super(scope, id);
     this.chart = RekeyChart.of(this);
     this.name = props.name ?? id;
-    const where = `Credential ${this.name}`;
-    if (!DNS_LABEL.test(this.name) || this.name.length > 40) {
-      throw new ValidationError(`${where} name must be a lowercase DNS label of at most 40 characters: got ${JSON.stringify(this.name)}. Use lowercase letters, digits and '-'.`);
-    }
     this.provider = props.provider;
     this.identity = props.identity;
     this.policy = props.policy;
     this.delivery = props.delivery;
     this.rotationPolicy = props.rotationPolicy ?? RotationPolicy.manual();
     this.extraKeys = { ...(props.extraKeys ?? {}) };
-    if (props.identity.kind === 'root' && props.provider.kind === 'minio') {
-      throw new ValidationError(`${where} identity.kind root is refused for minio: got root. MinIO fixes its root user at first start; rotate a serviceAccount or user instead.`);
-    }
-    if (!props.aliases || props.aliases.length === 0) {
-      throw new ValidationError(`${where} aliases must list at least one alias set: got ${JSON.stringify(props.aliases ?? [])}. Add e.g. AliasSet.generic().`);
-    }
-    this.aliases = [...props.aliases];
+    this.aliases = [...(props.aliases ?? [])];
 
+    if (!DNS_LABEL.test(this.name)) {
+      this.fail(['name'], 'must be a lowercase DNS label', this.name, "Use lowercase letters, digits and '-', starting and ending with a letter or digit.");
+    }
+    if (this.name.length > 40) {
+      this.fail(['name'], 'must be at most 40 characters', this.name, 'Shorten the credential name: rekey derives object names from it.');
+    }
+    this.checkIdentity();
+    if (this.aliases.length === 0) {
+      this.fail(['aliases'], 'must list at least one alias set', this.aliases, 'Add e.g. AliasSet.generic().');
+    }
     // Every Secret key name must be unique across alias sets and extra keys.
-    this.keyNames = new Set();
     const owner = new Map<string, string>();
-    const claim = (key: string, by: string) => {
-      if (owner.has(key)) {
-        throw new ValidationError(`${where} aliases key ${JSON.stringify(key)} of ${by} clashes with ${owner.get(key)}: got two aliases with one key name. Give every alias and extra key a distinct name.`);
+    const claim = (key: string, by: string, field: (string | number)[], value: unknown) => {
+      const prev = owner.get(key);
+      if (prev !== undefined) {
+        this.fail(field, `key "${key}" clashes with ${prev}`, value, 'Give every alias and extra key a distinct Secret key name.');
       }
       owner.set(key, by);
-      this.keyNames.add(key);
+      this.keyNames.push(key);
     };
-    for (const a of this.aliases) for (const k of a.keys()) claim(k, `alias set ${a.name}`);
-    for (const k of Object.keys(this.extraKeys)) {
-      if (!SECRET_KEY.test(k)) throw new ValidationError(`${where} extraKeys has an invalid Secret key name: got ${JSON.stringify(k)}. Use letters, digits, '-', '_' and '.'.`);
-      claim(k, 'extraKeys');
+    this.aliases.forEach((a, j) => {
+      for (const k of a.keys()) claim(k, a.custom ? `aliases[${j}]` : `alias set ${a.name}`, ['aliases', j], a.custom ? { accessKey: a.accessKey, secretKey: a.secretKey } : a.name);
+    });
+    for (const [k, v] of Object.entries(this.extraKeys)) {
+      if (!SECRET_KEY.test(k)) this.fail(['extraKeys', k], 'is not a valid Secret key name', k, "Use letters, digits, '-', '_' and '.'.");
+      claim(k, 'extraKeys', ['extraKeys', k], v);
     }
 
-    this.entry = this.chart.ledger.get(this.name);
-    if (this.entry) this.checkEntry(this.entry);
     this.chart._register(this);
-
-    if (this.entry) this.renderRotatorObjects(this.entry);
     for (const t of props.targets ?? []) this.addTarget(t);
   }
 
@@ -155,9 +186,9 @@ export class Credential extends Construct {
     return [...this._targets];
   }
 
-  /** Consumers bound so far. */
+  /** Consumers bound so far, with their targets resolved. */
   public get consumers(): readonly ConsumerBinding[] {
-    return [...this._consumers];
+    return this._bindings.map((b) => this.toConsumerBinding(b));
   }
 
   /** Every key name of the target Secrets (aliases and extra keys). */
@@ -165,228 +196,186 @@ export class Credential extends Construct {
     return [...this.keyNames];
   }
 
+  /** The ledger entry (undefined until the first `rekey rotate`). */
+  public get entry(): LedgerEntry | undefined {
+    return this.chart.ledger.get(this.name);
+  }
+
   /** Adds a target Secret. */
   public addTarget(target: TargetOptions): void {
-    const where = `Credential ${this.name} target`;
+    const j = this._targets.length;
     if (!DNS_LABEL.test(target.namespace)) {
-      throw new ValidationError(`${where} namespace is not a DNS label: got ${JSON.stringify(target.namespace)}. Use lowercase letters, digits and '-'.`);
+      this.fail(['targets', j, 'namespace'], 'must be a lowercase DNS label', target.namespace, "Use lowercase letters, digits and '-', starting and ending with a letter or digit.");
     }
     if (!SECRET_NAME.test(target.secretName)) {
-      throw new ValidationError(`${where} secretName is not a DNS subdomain: got ${JSON.stringify(target.secretName)}. Use lowercase letters, digits, '-' and '.'.`);
+      this.fail(['targets', j, 'secretName'], 'must be a lowercase DNS subdomain', target.secretName, "Use lowercase letters, digits, '-' and '.'.");
     }
-    if (this._targets.some((t) => t.namespace === target.namespace && t.secretName === target.secretName)) {
-      throw new ValidationError(`${where} is a duplicate: got ${target.namespace}/${target.secretName}. List every target once.`);
+    const key = `${target.namespace}/${target.secretName}`;
+    if (this._targets.some((t) => `${t.namespace}/${t.secretName}` === key)) {
+      this.fail(['targets', j], `is a duplicate target ${key}`, target, 'List every namespace/secretName once.');
     }
-    const t = { namespace: target.namespace, secretName: target.secretName };
-    this._targets.push(t);
-    if (this.entry) this.renderTarget(t, this.entry);
+    if (target.namespace === this.chart.rotatorNamespace && target.secretName.startsWith('rekey-')) {
+      this.fail(['targets', j, 'secretName'], "must not start with 'rekey-' in the rotator's namespace", target.secretName, 'Pick another Secret name: rekey- names are reserved there.');
+    }
+    this._targets.push({ namespace: target.namespace, secretName: target.secretName });
   }
 
   /**
-   * Declares that a workload reads this credential. Workloads of this app get the checksum
-   * annotation on their pod template; workloads rendered elsewhere (`Workload.fromName`)
-   * get a Kustomize patch under dist/components.
+   * Declares that a workload reads this credential. Workloads of this app get the read wired
+   * in (or checked) and the checksum annotation on their pod template; workloads rendered
+   * elsewhere (`Workload.fromName`) get a Kustomize patch under dist/components.
+   * The target is resolved at synthesis, so targets may be added afterwards.
    */
-  public consumedBy(workload: IWorkload | IConstruct, options: ConsumerOptions): ConsumerBinding {
+  public consumedBy(workload: IWorkload | IConstruct, options: ConsumerOptions): void {
     const w: IWorkload = isWorkload(workload) ? workload : Workload.of(workload);
-    const where = `Credential ${this.name} consumer ${w.kind} ${w.namespace}/${w.name}`;
+    const subject = `consumer ${w.kind} ${w.namespace}/${w.name}`;
     const modes = (['env', 'envFrom', 'file'] as const).filter((m) => options[m] !== undefined);
     if (modes.length !== 1) {
-      throw new ValidationError(`${where} must read the Secret in exactly one way: got ${modes.length ? modes.join(', ') : 'none'}. Give exactly one of env, envFrom or file.`);
+      this.failConsumer(subject, [], 'must read the Secret in exactly one way', options, 'Give exactly one of env, envFrom or file.');
     }
     const mode = modes[0]!;
-    if (this._consumers.some((c) => c.workload.kind === w.kind && c.workload.namespace === w.namespace && c.workload.name === w.name)) {
-      throw new ValidationError(`${where} is bound twice: got a second consumedBy. Bind every workload once.`);
+    if (this._bindings.some((b) => b.workload.kind === w.kind && b.workload.namespace === w.namespace && b.workload.name === w.name)) {
+      this.failConsumer(subject, [], `is a duplicate consumer ${w.kind}/${w.namespace}/${w.name}`, options, 'List every workload once.');
     }
-    const inNs = this._targets.filter((t) => t.namespace === w.namespace);
-    let target: TargetOptions | undefined;
-    if (options.secretName !== undefined) {
-      target = inNs.find((t) => t.secretName === options.secretName);
-      if (!target) {
-        throw new ValidationError(`${where} secretName names no target of credential ${this.name} in namespace ${w.namespace}: got ${JSON.stringify(options.secretName)}. Add the target first, or fix the name.`);
-      }
-    } else if (inNs.length === 1) {
-      target = inNs[0]!;
-    } else if (inNs.length === 0) {
-      throw new ValidationError(`${where} has no target in its namespace: got namespace ${w.namespace}. Add a target in ${w.namespace}: a Secret is only readable from its own namespace.`);
-    } else {
-      throw new ValidationError(`${where} secretName is required: got ${inNs.length} targets in ${w.namespace}. Set secretName to one of ${inNs.map((t) => t.secretName).join(', ')}.`);
-    }
-    let detail = '';
+    let env: Record<string, string> | undefined;
+    let prefix: string | undefined;
+    let mountPath: string | undefined;
     if (mode === 'env') {
-      const keys = options.env!;
-      if (keys.length === 0) throw new ValidationError(`${where} env must list at least one key: got []. List the Secret keys the workload reads.`);
-      for (const k of keys) {
-        if (!this.keyNames.has(k)) {
-          throw new ValidationError(`${where} env names a key the Secret does not have: got ${JSON.stringify(k)}. Use one of ${[...this.keyNames].join(', ')}.`);
+      const given = options.env!;
+      env = Array.isArray(given) ? Object.fromEntries((given as readonly string[]).map((k) => [k, k])) : { ...(given as Record<string, string>) };
+      const keys = Object.values(env);
+      if (keys.length === 0) this.failConsumer(subject, ['env'], 'must list at least one key', [], 'List the Secret keys the workload reads.');
+      keys.forEach((k, n) => {
+        if (!this.keyNames.includes(k)) {
+          this.failConsumer(subject, ['env', Array.isArray(given) ? n : Object.keys(env!)[n]!], 'names a key the Secret does not have', k, `Use one of ${this.keyNames.join(', ')}.`);
         }
-      }
-      detail = keys.join(', ');
+      });
     } else if (mode === 'envFrom') {
-      const prefix = options.envFrom!.prefix ?? '';
-      if (prefix !== '' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(prefix)) {
-        throw new ValidationError(`${where} envFrom.prefix is not a valid environment variable prefix: got ${JSON.stringify(prefix)}. Use letters, digits and '_'.`);
+      prefix = options.envFrom!.prefix ?? '';
+      if (prefix !== '' && !ENV_PREFIX.test(prefix)) {
+        this.failConsumer(subject, ['envFrom', 'prefix'], 'is not a valid environment variable prefix', prefix, "Use letters, digits and '_'.");
       }
-      detail = prefix ? `prefix ${prefix}` : 'all keys';
     } else {
-      const mountPath = options.file!.mountPath;
-      if (!mountPath.startsWith('/')) {
-        throw new ValidationError(`${where} file.mountPath must be an absolute path: got ${JSON.stringify(mountPath)}. Start it with /.`);
+      mountPath = options.file!.mountPath;
+      if (!mountPath.startsWith('/')) this.failConsumer(subject, ['file', 'mountPath'], 'must be an absolute path', mountPath, 'Start mountPath with /.');
+    }
+    this._bindings.push({ workload: w, options, mode, env, prefix, mountPath });
+    // Targets present now: resolve at once, so an error names the call that caused it.
+    if (this._targets.some((t) => t.namespace === w.namespace)) this.problemsOfBinding(this._bindings[this._bindings.length - 1]!, true);
+  }
+
+  /**
+   * The consumer problems that only the complete set of targets can show (no target in the
+   * consumer's namespace, an unknown or ambiguous secretName). Thrown at synthesis; the spec
+   * loader also calls it to report them with their rekey.yaml path.
+   * @internal
+   */
+  public _checkConsumers(): void {
+    for (const b of this._bindings) this.problemsOfBinding(b, true);
+  }
+
+  /** Renders this credential's objects. Called once, at synthesis. @internal */
+  public _render(): void {
+    if (this.rendered) return;
+    this.rendered = true;
+    this._checkConsumers();
+    const entry = this.entry;
+    const impl = this.delivery._impl;
+    if (entry) this.checkEntry(entry);
+
+    // Checksums first (a consumer's chart may synthesize before this one).
+    for (const b of this._bindings) {
+      const t = b.target!;
+      if (entry && b.mode !== 'file') {
+        b.checksum = consumerChecksum({
+          credential: this.name,
+          generation: entry.generation,
+          accessKeyId: entry.accessKeyId,
+          material: impl.material(t, this.ledgerTarget(t, entry)),
+        });
       }
-      detail = mountPath;
-    }
-    let checksum: string | undefined;
-    if (this.entry && mode !== 'file') {
-      checksum = consumerChecksum({
-        credential: this.name,
-        generation: this.entry.generation,
-        accessKeyId: this.entry.accessKeyId,
-        material: this.materialOf(target),
-      });
-      if (w.renderedHere) w.annotatePodTemplate(checksumAnnotation(this.name), checksum);
-    }
-    const binding: ConsumerBinding = { workload: w, target, mode, detail, checksum };
-    this._consumers.push(binding);
-    return binding;
-  }
-
-  /** The ledger record of a target (sealed material), or an error saying to rotate. */
-  private ledgerTarget(t: TargetOptions, entry: LedgerEntry): LedgerTarget {
-    const rec = entry.targets.find((x) => x.namespace === t.namespace && x.secretName === t.secretName);
-    const fix = `Run \`rekey rotate ${this.name}\` to seal key material for it.`;
-    if (!rec) {
-      throw new ValidationError(`rekey.ledger.yaml credentials.${this.name}.targets has no entry for target ${t.namespace}/${t.secretName}: got ${entry.targets.map((x) => `${x.namespace}/${x.secretName}`).join(', ') || 'none'}. ${fix}`, { code: 'LEDGER_STALE' });
-    }
-    if (this.delivery.kind === 'sealed') {
-      if (!rec.sealed) {
-        throw new ValidationError(`rekey.ledger.yaml credentials.${this.name}.targets ${t.namespace}/${t.secretName} has no sealed values: got nothing. ${fix}`, { code: 'LEDGER_STALE' });
-      }
-      if (rec.scope !== this.delivery.scope) {
-        throw new ValidationError(`rekey.ledger.yaml credentials.${this.name}.targets ${t.namespace}/${t.secretName} was sealed for scope ${rec.scope}, the spec says ${this.delivery.scope}: got ${JSON.stringify(rec.scope)}. ${fix}`, { code: 'LEDGER_STALE' });
-      }
-      if (this.aliases.some((a) => a.credentialsFile) && !rec.sealed.credentialsFile) {
-        throw new ValidationError(`rekey.ledger.yaml credentials.${this.name}.targets ${t.namespace}/${t.secretName} has no sealed credentials file for the aws-credentials-file alias: got nothing. ${fix}`, { code: 'LEDGER_STALE' });
-      }
-    }
-    return rec;
-  }
-
-  private checkEntry(entry: LedgerEntry): void {
-    const at = `rekey.ledger.yaml credentials.${this.name}`;
-    const fix = `Run \`rekey rotate ${this.name}\` to rotate it under the new settings.`;
-    if (entry.provider !== this.provider.name) {
-      throw new ValidationError(`${at}.provider was rotated at provider ${entry.provider}, the spec says ${this.provider.name}: got ${JSON.stringify(entry.provider)}. ${fix}`, { code: 'LEDGER_STALE' });
-    }
-    if (entry.delivery !== this.delivery.kind) {
-      throw new ValidationError(`${at}.delivery was ${entry.delivery}, the spec says ${this.delivery.kind}: got ${JSON.stringify(entry.delivery)}. ${fix}`, { code: 'LEDGER_STALE' });
-    }
-    if (this.delivery.kind === 'sealed' && entry.certificateFingerprint !== this.chart.certificateFingerprint) {
-      throw new ValidationError(`${at}.certificateFingerprint does not match the spec's sealing certificate ${this.chart.certificateFingerprint ?? '(none)'}: got ${JSON.stringify(entry.certificateFingerprint)}. ${fix}`, { code: 'LEDGER_STALE' });
-    }
-    const profile = this.aliases.find((a) => a.credentialsFile)?.profile;
-    if (profile !== undefined && entry.credentialsFileProfile !== profile) {
-      throw new ValidationError(`${at}.credentialsFileProfile does not match the aws-credentials-file alias profile ${profile}: got ${JSON.stringify(entry.credentialsFileProfile)}. ${fix}`, { code: 'LEDGER_STALE' });
-    }
-  }
-
-  /** What a target delivers, for the checksum: ciphertexts (sealed) or a marker (plain). */
-  private materialOf(t: TargetOptions): Record<string, string> {
-    const entry = this.entry!;
-    if (this.delivery.kind === 'plain') return { target: `${t.namespace}/${t.secretName}`, delivery: 'plain' };
-    const sealed = this.ledgerTarget(t, entry).sealed!;
-    return { ...sealed, target: `${t.namespace}/${t.secretName}` };
-  }
-
-  private labels(): Record<string, string> {
-    return { 'app.kubernetes.io/managed-by': 'rekey', 'rekey.dev/credential': this.name };
-  }
-
-  private annotations(entry: LedgerEntry): Record<string, string> {
-    return { 'rekey.dev/generation': String(entry.generation), 'rekey.dev/access-key-id': entry.accessKeyId };
-  }
-
-  private renderTarget(t: TargetOptions, entry: LedgerEntry): void {
-    const id = `target-${t.namespace}-${t.secretName}`;
-    const labels = this.labels();
-    const annotations = this.annotations(entry);
-    const rec = this.ledgerTarget(t, entry);
-    if (this.delivery.kind === 'plain') {
-      this.chart._warnPlain(this.name);
-      const data: Record<string, string> = {};
-      const secret = entry.plainSecretAccessKey!;
-      for (const a of this.aliases) {
-        if (a.credentialsFile) data[a.credentialsFile] = b64(credentialsIni(a.profile!, entry.accessKeyId, secret));
-        else {
-          data[a.accessKey!] = b64(entry.accessKeyId);
-          data[a.secretKey!] = b64(secret);
-        }
-      }
-      for (const [k, v] of Object.entries(this.extraKeys)) data[k] = b64(v);
-      new k8s.KubeSecret(this, id, {
-        metadata: {
-          name: t.secretName,
-          namespace: t.namespace,
-          labels,
-          annotations: { ...annotations, 'rekey.dev/warning': 'plain delivery: this secret is stored in git in clear; local clusters only' },
-        },
-        type: 'Opaque',
-        data: sortKeys(data),
-      });
-      return;
-    }
-    const sealed = rec.sealed!;
-    const encryptedData: Record<string, string> = {};
-    for (const a of this.aliases) {
-      if (a.credentialsFile) encryptedData[a.credentialsFile] = sealed.credentialsFile!;
-      else {
-        encryptedData[a.accessKey!] = sealed.accessKeyId;
-        encryptedData[a.secretKey!] = sealed.secretAccessKey;
+      if (b.workload.renderedHere) {
+        b.workload.bindSecret?.({ secretName: t.secretName, mode: b.mode, env: b.env, prefix: b.prefix, mountPath: b.mountPath, container: b.options.container, where: `${this.node.path} consumer` });
+        if (b.checksum) b.workload.annotatePodTemplate(checksumAnnotation(this.name), b.checksum);
       }
     }
-    const scopeAnnotations = sealingScopeAnnotations(this.delivery.scope!);
-    new SealedSecret(this, id, {
-      metadata: { name: t.secretName, namespace: t.namespace, labels, annotations: { ...annotations, ...scopeAnnotations } },
-      spec: {
-        encryptedData: sortKeys(encryptedData),
-        template: {
-          type: 'Opaque',
-          metadata: { name: t.secretName, namespace: t.namespace, labels, annotations: { ...annotations, ...scopeAnnotations } },
-          ...(Object.keys(this.extraKeys).length ? { data: sortKeys({ ...this.extraKeys }) } : {}),
-        },
-      },
-    });
-  }
+    if (!entry) return;
 
-  /** The rotator's staging Secret (the new pair, for the activate Job) and the plan ConfigMap. */
-  private renderRotatorObjects(entry: LedgerEntry): void {
     const ns = this.chart.rotatorNamespace;
     const base = `rekey-${this.name}-g${entry.generation}`;
     const labels = { ...this.labels(), 'rekey.dev/generation': String(entry.generation) };
     const annotations = this.annotations(entry);
     if (entry.staging.secretName !== `${base}-staging` || entry.staging.namespace !== ns) {
-      throw new ValidationError(`rekey.ledger.yaml credentials.${this.name}.staging was sealed for ${entry.staging.namespace}/${entry.staging.secretName}, expected ${ns}/${base}-staging: got ${JSON.stringify(entry.staging.secretName)}. Run \`rekey rotate ${this.name}\` (the rotator namespace changed).`, { code: 'LEDGER_STALE' });
+      throw this.ledgerError(entry, 'staging', `was sealed for ${entry.staging.namespace}/${entry.staging.secretName}, expected ${ns}/${base}-staging`, entry.staging.secretName, `Run \`rekey rotate ${this.name}\` (the rotator namespace changed).`);
     }
-    if (this.delivery.kind === 'plain') {
-      new k8s.KubeSecret(this, 'staging', {
-        metadata: { name: `${base}-staging`, namespace: ns, labels, annotations },
-        type: 'Opaque',
-        data: { 'access-key': b64(entry.accessKeyId), 'secret-key': b64(entry.plainSecretAccessKey!) },
-      });
-    } else {
-      const s = entry.staging.sealed;
-      if (!s) throw new ValidationError(`rekey.ledger.yaml credentials.${this.name}.staging has no sealed values: got nothing. Run \`rekey rotate ${this.name}\`.`, { code: 'LEDGER_STALE' });
-      new SealedSecret(this, 'staging', {
-        metadata: { name: `${base}-staging`, namespace: ns, labels, annotations },
-        spec: {
-          encryptedData: { 'access-key': s.accessKeyId, 'secret-key': s.secretAccessKey },
-          template: { type: 'Opaque', metadata: { name: `${base}-staging`, namespace: ns, labels, annotations } },
-        },
-      });
+    if (impl.kind === 'sealed' && !entry.staging.sealed) {
+      throw this.ledgerError(entry, 'staging', 'has no sealed values', undefined, `Run \`rekey rotate ${this.name}\`.`);
     }
+    impl.renderStaging(this, { credential: this.name, entry, name: `${base}-staging`, namespace: ns, labels, annotations });
     new k8s.KubeConfigMap(this, 'plan', {
       metadata: { name: `${base}-plan`, namespace: ns, labels, annotations },
       data: { 'plan.json': Lazy.any({ produce: () => JSON.stringify(this.plan(entry), null, 2) + '\n' }) },
     });
+    const targetsScope = new Construct(this, 'targets');
+    for (const t of this._targets) {
+      const nsScope = (targetsScope.node.tryFindChild(t.namespace) as Construct | undefined) ?? new Construct(targetsScope, t.namespace);
+      const record = this.ledgerTarget(t, entry);
+      impl.renderTarget(new Construct(nsScope, t.secretName), {
+        credential: this.name,
+        target: t,
+        entry,
+        record,
+        aliases: this.aliases,
+        extraKeys: this.extraKeys,
+        labels: this.labels(),
+        annotations: this.annotations(entry),
+        warnPlain: () => this.chart._warnPlain(this.name),
+      });
+    }
+  }
+
+  /** The typed description of this credential, for the model every command reads. */
+  public toModel(): CredentialModel {
+    this._checkConsumers();
+    const p = this.provider;
+    return {
+      name: this.name,
+      source: { constructPath: this.node.path, ...(this.chart._specLocation(this) ? { spec: this.chart._specLocation(this) } : {}) },
+      provider: {
+        name: p.name,
+        kind: p.kind,
+        endpoint: p.endpoint ?? null,
+        region: p.region,
+        namespace: p.namespace ?? null,
+        port: p.port ?? null,
+        podSelector: { ...p.podSelector },
+        adminCredential: p.adminCredential ? { ...p.adminCredential } : null,
+      },
+      identity: { kind: this.identity.kind, name: this.identity.name, ...(this.identity.users ? { users: [this.identity.users[0], this.identity.users[1]] as const } : {}) },
+      policy: this.policy ? { name: this.policy.name, document: this.policy.document } : null,
+      aliases: this.aliases.map((a) => ({ name: a.name, ...(a.credentialsFile ? { credentialsFile: a.credentialsFile, profile: a.profile } : { accessKey: a.accessKey, secretKey: a.secretKey }) })),
+      secretKeys: [...this.keyNames],
+      extraKeys: { ...this.extraKeys },
+      delivery: { kind: this.delivery.kind, ...(this.delivery.scope ? { scope: this.delivery.scope } : {}) },
+      targets: this._targets.map((t) => ({ ...t })),
+      consumers: this._bindings.map((b): ConsumerModel => ({
+        kind: b.workload.kind,
+        apiVersion: b.workload.apiVersion,
+        namespace: b.workload.namespace,
+        name: b.workload.name,
+        secretName: b.target!.secretName,
+        mode: b.mode,
+        ...(b.env ? { keys: Object.values(b.env) } : {}),
+        ...(b.prefix !== undefined ? { prefix: b.prefix } : {}),
+        ...(b.mountPath !== undefined ? { mountPath: b.mountPath } : {}),
+        onDelete: b.workload.onDelete,
+        renderedHere: b.workload.renderedHere,
+        component: b.workload.component ?? null,
+      })),
+      rotationPolicy: { mode: this.rotationPolicy.mode, intervalDays: this.rotationPolicy.intervalDays ?? null, overlapSeconds: this.rotationPolicy.overlapSeconds },
+      rotatorNamespace: this.chart.rotatorNamespace,
+      sealing: this.chart.sealing ? { certificate: this.chart.sealing.certificate ?? null, fingerprint: this.chart.sealing.fingerprint } : null,
+    };
   }
 
   /** The rotation plan the rotator Jobs read: identifiers and consumers, no secret. */
@@ -402,31 +391,120 @@ export class Credential extends Construct {
       overlapSeconds: this.rotationPolicy.overlapSeconds,
       stagingSecret: `rekey-${this.name}-g${entry.generation}-staging`,
       targets: this._targets.map((t) => `${t.namespace}/${t.secretName}`),
-      consumers: this._consumers.map((c) => ({
-        kind: c.workload.kind,
-        namespace: c.workload.namespace,
-        name: c.workload.name,
-        mode: c.mode,
-        checksum: c.checksum ?? null,
-        replacePodsOnDelete: c.workload.onDelete && c.mode !== 'file',
+      consumers: this._bindings.map((b) => ({
+        kind: b.workload.kind,
+        namespace: b.workload.namespace,
+        name: b.workload.name,
+        mode: b.mode,
+        checksum: b.checksum ?? null,
+        replacePodsOnDelete: b.workload.onDelete && b.mode !== 'file',
       })),
     };
+  }
+
+  private checkIdentity(): void {
+    const kind = this.provider.kind;
+    const id = this.identity;
+    if (id.kind === 'root' && kind === 'minio') {
+      this.fail(['identity', 'kind'], 'root rotation is refused for minio', id.kind, 'MinIO fixes its root user at first start; rotate a serviceAccount or user instead.');
+    }
+    if (id.kind === 'root' && kind !== 'rustfs' && kind !== 'external') {
+      this.fail(['identity', 'kind'], `root rotation is not possible for ${kind}`, id.kind, 'Use kind user or alternatingUsers.');
+    }
+    if (id.kind === 'serviceAccount' && !['rustfs', 'minio', 'external'].includes(kind)) {
+      this.fail(['identity', 'kind'], `serviceAccount is not an identity kind of ${kind}`, id.kind, 'Use kind user (several keys on one user) or alternatingUsers.');
+    }
+    if (kind === 'aws-iam') {
+      this.fail(['provider'], 'aws-iam keys are drawn by IAM inside the cluster and cannot be sealed into git', this.provider.name, 'Use a rustfs, minio or ceph-rgw provider; external delivery for aws-iam is not available in this release.');
+    }
+    if (id.users && id.kind !== 'alternatingUsers') {
+      this.fail(['identity', 'users'], 'only applies to kind alternatingUsers', id.users, 'Remove users, or set kind: alternatingUsers.');
+    }
+    if (id.users && id.users[0] === id.users[1]) {
+      this.fail(['identity', 'users'], 'must name two different users', id.users, 'Give two distinct user names.');
+    }
+  }
+
+  /** Resolves a binding's target; throws the first problem. */
+  private problemsOfBinding(b: Binding, resolve: boolean): void {
+    const w = b.workload;
+    const subject = `consumer ${w.kind} ${w.namespace}/${w.name}`;
+    const inNs = this._targets.filter((t) => t.namespace === w.namespace);
+    const secretName = b.options.secretName;
+    let target: TargetOptions | undefined;
+    if (secretName !== undefined) {
+      target = inNs.find((t) => t.secretName === secretName);
+      if (!target) {
+        this.failConsumer(subject, ['secretName'], `names no target of credential ${this.name} in namespace ${w.namespace}`, secretName, `Add a target {namespace: ${w.namespace}, secretName: ${secretName}}, or fix the name.`);
+      }
+    } else if (inNs.length === 0) {
+      this.failConsumer(subject, ['namespace'], `has no target of credential ${this.name}`, w.namespace, `Add a target in namespace ${w.namespace}: a Secret is only readable from its own namespace.`);
+    } else if (inNs.length > 1) {
+      this.failConsumer(subject, ['secretName'], `is required: namespace ${w.namespace} has ${inNs.length} targets`, undefined, `Set secretName to one of ${inNs.map((t) => t.secretName).join(', ')}.`);
+    } else {
+      target = inNs[0]!;
+    }
+    if (resolve) b.target = target;
+  }
+
+  private toConsumerBinding(b: Binding): ConsumerBinding {
+    if (!b.target) this.problemsOfBinding(b, true);
+    const detail = b.mode === 'env' ? Object.values(b.env!).join(', ') : b.mode === 'envFrom' ? (b.prefix ? `prefix ${b.prefix}` : 'all keys') : b.mountPath!;
+    return { workload: b.workload, target: b.target!, mode: b.mode, detail, checksum: b.checksum };
+  }
+
+  /** The ledger record of a target, checked against the delivery, or an error saying to rotate. */
+  private ledgerTarget(t: TargetRef, entry: LedgerEntry): LedgerTarget {
+    const rec = entry.targets.find((x) => x.namespace === t.namespace && x.secretName === t.secretName);
+    const fix = `Run \`rekey rotate ${this.name}\` to seal key material for it.`;
+    if (!rec) {
+      throw this.ledgerError(entry, 'targets', `has no entry for target ${t.namespace}/${t.secretName}`, entry.targets.map((x) => `${x.namespace}/${x.secretName}`).join(', ') || 'none', fix, true);
+    }
+    const m = this.delivery._impl.recordMismatch(rec, this.aliases);
+    if (m) throw this.ledgerError(entry, m.field, m.what, m.value, fix);
+    return rec;
+  }
+
+  private checkEntry(entry: LedgerEntry): void {
+    const fix = `Run \`rekey rotate ${this.name}\` to rotate it under the new settings.`;
+    if (entry.provider !== this.provider.name) {
+      throw this.ledgerError(entry, 'provider', `was rotated at provider ${entry.provider}, the spec says ${this.provider.name}`, entry.provider, fix);
+    }
+    if (entry.delivery !== this.delivery.kind) {
+      throw this.ledgerError(entry, 'delivery', `was ${entry.delivery}, the spec says ${this.delivery.kind}`, entry.delivery, fix);
+    }
+    const m = this.delivery._impl.entryMismatch(entry, this.chart.sealing?.fingerprint);
+    if (m) throw this.ledgerError(entry, m.field, m.what, m.value, fix);
+    const profile = this.aliases.find((a) => a.credentialsFile)?.profile;
+    if (profile !== undefined && entry.credentialsFileProfile !== profile) {
+      throw this.ledgerError(entry, 'credentialsFileProfile', `does not match the aws-credentials-file alias profile ${profile}`, entry.credentialsFileProfile, fix);
+    }
+  }
+
+  /** `rekey.ledger.yaml credentials.<name>.<field> <what>: got <value>. <fix>` (exit 1, LEDGER_STALE). */
+  private ledgerError(_entry: LedgerEntry, field: string, what: string, value: unknown, fix: string, raw = false): ValidationError {
+    const shown = raw ? String(value) : value === undefined ? 'nothing' : JSON.stringify(value);
+    return new ValidationError(`rekey.ledger.yaml credentials.${this.name}.${field} ${what}: got ${shown}. ${fix}`, { code: 'LEDGER_STALE' });
+  }
+
+  private labels(): Record<string, string> {
+    return { 'app.kubernetes.io/managed-by': 'rekey', 'rekey.dev/credential': this.name };
+  }
+
+  private annotations(entry: LedgerEntry): Record<string, string> {
+    return { 'rekey.dev/generation': String(entry.generation), 'rekey.dev/access-key-id': entry.accessKeyId };
+  }
+
+  private fail(field: (string | number)[], what: string, value: unknown, fix: string): never {
+    throw new FieldError(this.node.path, { field, what, value, fix }, { subject: this });
+  }
+
+  private failConsumer(consumer: string, field: (string | number)[], what: string, value: unknown, fix: string): never {
+    const problem: Problem = { field, what, value, fix };
+    throw new FieldError(`${this.node.path} ${consumer}`, problem, { subject: { credential: this, consumer } });
   }
 }
 
 function isWorkload(x: unknown): x is IWorkload {
   return typeof x === 'object' && x !== null && 'renderedHere' in x && 'annotatePodTemplate' in x && !(x instanceof ApiObject);
-}
-
-/** An AWS shared-credentials file for one profile. */
-export function credentialsIni(profile: string, accessKeyId: string, secret: string): string {
-  return `[${profile}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secret}\n`;
-}
-
-function b64(s: string): string {
-  return Buffer.from(s, 'utf8').toString('base64');
-}
-
-function sortKeys<T>(o: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]));
 }

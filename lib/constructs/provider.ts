@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ValidationError } from '../core/errors.js';
+import { FieldError } from '../core/errors.js';
 import type { ProviderKind } from '../providers/provider.js';
 
 /** The Secret (in the rotator's namespace) that holds a provider's admin key pair. */
@@ -50,9 +50,11 @@ export class Provider extends Construct {
     this.endpoint = props.endpoint;
     this.namespace = props.namespace;
     this.podSelector = props.podSelector ?? {};
-    const where = `Provider ${this.name}`;
+    const fail = (field: string, what: string, value: unknown, fix: string): never => {
+      throw new FieldError(this.node.path, { field: [field], what, value, fix }, { subject: this });
+    };
     if (!['rustfs', 'minio', 'ceph-rgw', 'aws-iam', 'external'].includes(props.kind)) {
-      throw new ValidationError(`${where} kind is not a provider kind: got ${JSON.stringify(props.kind)}. Use rustfs, minio, ceph-rgw, aws-iam or external.`);
+      fail('kind', 'must be one of rustfs, minio, ceph-rgw, aws-iam, external', props.kind, 'Set kind to one of rustfs, minio, ceph-rgw, aws-iam, external.');
     }
     let port = props.port;
     if (props.endpoint !== undefined) {
@@ -60,26 +62,23 @@ export class Provider extends Construct {
       try {
         url = new URL(props.endpoint);
       } catch {
-        throw new ValidationError(`${where} endpoint is not a URL: got ${JSON.stringify(props.endpoint)}. Give e.g. http://rustfs.storage.svc:9000.`);
+        return fail('endpoint', 'must be an http(s) URL', props.endpoint, 'Give the S3/admin endpoint, e.g. http://rustfs.storage.svc:9000.');
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new ValidationError(`${where} endpoint must be http or https: got ${JSON.stringify(props.endpoint)}. Give e.g. http://rustfs.storage.svc:9000.`);
+        fail('endpoint', 'must be an http(s) URL', props.endpoint, 'Give the S3/admin endpoint, e.g. http://rustfs.storage.svc:9000.');
       }
       port ??= url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
     }
     this.port = port;
     const managed = props.kind !== 'external' && props.kind !== 'aws-iam';
     if (managed) {
-      for (const [field, v] of [
-        ['endpoint', props.endpoint],
-        ['namespace', props.namespace],
-        ['adminCredential', props.adminCredential],
-      ] as const) {
-        if (v === undefined) throw new ValidationError(`${where} ${field} is required for kind ${props.kind}: got nothing. Set ${field}.`);
-      }
-      if (Object.keys(this.podSelector).length === 0) {
-        throw new ValidationError(`${where} podSelector is required for kind ${props.kind}: got nothing. Give the provider pods' labels, e.g. {'app.kubernetes.io/name': 'rustfs'}.`);
-      }
+      const required: Array<[string, unknown, string]> = [
+        ['endpoint', props.endpoint, 'Give the endpoint URL.'],
+        ['adminCredential', props.adminCredential, 'Name the Secret holding the admin key pair.'],
+        ['namespace', props.namespace, "Give the provider pods' namespace."],
+        ['podSelector', Object.keys(this.podSelector).length ? this.podSelector : undefined, "Give the provider pods' labels, e.g. app.kubernetes.io/name: rustfs."],
+      ];
+      for (const [field, v, fix] of required) if (v === undefined) fail(field, `is required for kind ${props.kind}`, v, fix);
     }
     if (props.adminCredential) {
       this.adminCredential = {

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import type { IConstruct } from 'constructs';
-import { ValidationError } from '../core/errors.js';
+import { FieldError, ValidationError } from '../core/errors.js';
 
 /** The kinds of workload rekey can restart through a pod-template annotation. */
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Rollout';
@@ -33,6 +33,39 @@ export interface IWorkload {
   readonly component?: string;
   /** Sets an annotation on the pod template. Only for workloads rendered here. */
   annotatePodTemplate(key: string, value: string): void;
+  /**
+   * Makes the workload read a Secret the way a credential's consumer says: wires the env,
+   * envFrom or volume when no container reads that Secret yet, and checks the existing read
+   * otherwise. Only for workloads rendered here.
+   */
+  bindSecret?(read: SecretRead): void;
+}
+
+/** How a workload reads a credential's target Secret (see `IWorkload.bindSecret`). */
+export interface SecretRead {
+  readonly secretName: string;
+  readonly mode: 'env' | 'envFrom' | 'file';
+  /** env: variable name → Secret key. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** envFrom: the prefix ('' for none). */
+  readonly prefix?: string;
+  /** file: where the Secret is mounted. */
+  readonly mountPath?: string;
+  /** The container that reads it. @default - the pod's only container */
+  readonly container?: string;
+  /** Names the binding in errors, e.g. `rekey/uploads consumer`. */
+  readonly where: string;
+}
+
+interface ContainerJson {
+  name: string;
+  env?: Array<{ name: string; valueFrom?: { secretKeyRef?: { name?: string; key?: string } } }>;
+  envFrom?: Array<{ prefix?: string; secretRef?: { name?: string } }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
+}
+interface PodSpecJson {
+  containers?: ContainerJson[];
+  volumes?: Array<{ name: string; secret?: { secretName?: string } }>;
 }
 
 /** Options of `Workload.fromName`. */
@@ -50,10 +83,10 @@ export class Workload {
   /** A workload rendered elsewhere (a Helm chart, another repo): rekey emits a Kustomize patch for it. */
   public static fromName(kind: WorkloadKind, name: string, options: ExternalWorkloadOptions): IWorkload {
     if (!(kind in API_VERSIONS)) {
-      throw new ValidationError(`Workload.fromName kind is not a supported workload kind: got ${JSON.stringify(kind)}. Use one of ${Object.keys(API_VERSIONS).join(', ')}.`);
+      throw new FieldError('Workload.fromName', { field: ['kind'], what: `must be one of ${Object.keys(API_VERSIONS).join(', ')}`, value: kind, fix: `Set kind to one of ${Object.keys(API_VERSIONS).join(', ')}.` });
     }
     if (options.updateStrategy && kind !== 'StatefulSet') {
-      throw new ValidationError(`Workload.fromName updateStrategy only applies to StatefulSets: got ${JSON.stringify(options.updateStrategy)} for ${kind} ${name}. Remove updateStrategy.`);
+      throw new FieldError(`Workload.fromName ${kind} ${name}`, { field: ['updateStrategy'], what: 'only applies to StatefulSets', value: options.updateStrategy, fix: 'Remove updateStrategy.' });
     }
     return new ExternalWorkload(kind, name, options);
   }
@@ -127,6 +160,90 @@ class LocalWorkload implements IWorkload {
     this.namespace = ns;
     const json = obj.toJson() as { spec?: { updateStrategy?: { type?: string } } };
     this.onDelete = this.kind === 'StatefulSet' && json.spec?.updateStrategy?.type === 'OnDelete';
+  }
+
+  public bindSecret(read: SecretRead): void {
+    const where = `${read.where} ${this.kind} ${this.namespace}/${this.name}`;
+    const specPath = [...podTemplatePath(this.kind), 'spec'];
+    let spec: unknown = this.obj.toJson();
+    for (const p of specPath) spec = (spec as Record<string, unknown> | undefined)?.[p];
+    const pod = (spec ?? {}) as PodSpecJson;
+    const containers = pod.containers ?? [];
+    const fail = (field: string, what: string, value: unknown, fix: string): never => {
+      throw new FieldError(where, { field: [field], what, value, fix });
+    };
+    const base = '/' + specPath.join('/');
+    const s = read.secretName;
+    if (read.mode === 'envFrom') {
+      const reading = containers.flatMap((c) => (c.envFrom ?? []).filter((e) => e.secretRef?.name === s));
+      if (reading.length > 0) {
+        const prefixes = [...new Set(reading.map((e) => e.prefix ?? ''))];
+        if (!prefixes.includes(read.prefix ?? '')) {
+          fail('envFrom.prefix', `does not match the workload, which reads Secret ${s} with prefix ${prefixes.map((p) => JSON.stringify(p)).join(', ')}`, read.prefix ?? '', 'Give consumedBy the prefix the workload uses, or remove the envFrom from the workload and let rekey wire it.');
+        }
+        return;
+      }
+      const i = this.containerIndex(containers, read, fail);
+      const entry = { ...(read.prefix ? { prefix: read.prefix } : {}), secretRef: { name: s } };
+      if (containers[i]!.envFrom) this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/envFrom/-`, entry));
+      else this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/envFrom`, [entry]));
+      return;
+    }
+    if (read.mode === 'env') {
+      const vars = containers.flatMap((c) => (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef?.name === s));
+      const wanted = Object.values(read.env ?? {});
+      if (vars.length > 0) {
+        const read_ = [...new Set(vars.map((v) => v.valueFrom!.secretKeyRef!.key!))].sort();
+        const want = [...new Set(wanted)].sort();
+        if (read_.join(',') !== want.join(',')) {
+          fail('env', `does not match the workload, which reads keys ${read_.join(', ')} of Secret ${s}`, want, 'List in consumedBy exactly the keys the workload reads, or remove them from the workload and let rekey wire them.');
+        }
+        return;
+      }
+      const i = this.containerIndex(containers, read, fail);
+      const added = Object.entries(read.env ?? {}).map(([name, key]) => {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+          fail('env', 'names a key that is not a valid environment variable name, so rekey cannot wire it as one', name, `Map it to a variable name: env: { MY_VAR: '${key}' }.`);
+        }
+        return { name, valueFrom: { secretKeyRef: { name: s, key } } };
+      });
+      if (containers[i]!.env) for (const v of added) this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/env/-`, v));
+      else this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/env`, added));
+      return;
+    }
+    // file
+    const vols = (pod.volumes ?? []).filter((v) => v.secret?.secretName === s).map((v) => v.name);
+    if (vols.length > 0) {
+      const mounts = containers.flatMap((c) => (c.volumeMounts ?? []).filter((m) => vols.includes(m.name)));
+      const sub = mounts.find((m) => m.subPath !== undefined);
+      if (sub) {
+        fail('file.mountPath', 'is mounted with subPath, which the kubelet never refreshes', sub.mountPath, 'Mount the Secret volume without subPath (use items to pick keys), or read it through env and let rekey restart the workload.');
+      }
+      if (!mounts.some((m) => m.mountPath === read.mountPath)) {
+        fail('file.mountPath', `does not match the workload, which mounts Secret ${s} at ${mounts.map((m) => m.mountPath).join(', ') || 'no path'}`, read.mountPath, 'Give consumedBy the mount path the workload uses.');
+      }
+      return;
+    }
+    const i = this.containerIndex(containers, read, fail);
+    const volName = `rekey-${s}`.slice(0, 63).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, '');
+    const volume = { name: volName, secret: { secretName: s } };
+    const mount = { name: volName, mountPath: read.mountPath!, readOnly: true };
+    if (pod.volumes) this.obj.addJsonPatch(JsonPatch.add(`${base}/volumes/-`, volume));
+    else this.obj.addJsonPatch(JsonPatch.add(`${base}/volumes`, [volume]));
+    if (containers[i]!.volumeMounts) this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/volumeMounts/-`, mount));
+    else this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/volumeMounts`, [mount]));
+  }
+
+  private containerIndex(containers: ContainerJson[], read: SecretRead, fail: (field: string, what: string, value: unknown, fix: string) => never): number {
+    if (read.container !== undefined) {
+      const i = containers.findIndex((c) => c.name === read.container);
+      if (i < 0) fail('container', 'names no container of the workload', read.container, `Use one of ${containers.map((c) => c.name).join(', ')}.`);
+      return i;
+    }
+    if (containers.length !== 1) {
+      fail('container', `is required: the pod has ${containers.length} containers`, undefined, `Set container to one of ${containers.map((c) => c.name).join(', ') || '(none: define the containers first)'}.`);
+    }
+    return 0;
   }
 
   public annotatePodTemplate(key: string, value: string): void {

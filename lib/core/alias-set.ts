@@ -1,3 +1,4 @@
+import { SecretValue } from './secret-value.js';
 import { ValidationError } from './errors.js';
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -90,6 +91,11 @@ export class AliasSet {
     this.profile = keys.profile;
   }
 
+  /** True for a custom pair (`AliasSet.custom`), false for a preset. */
+  public get custom(): boolean {
+    return this.name.startsWith('custom:');
+  }
+
   /** Every Secret key name this set writes. */
   public keys(): string[] {
     return this.credentialsFile ? [this.credentialsFile] : [this.accessKey!, this.secretKey!];
@@ -110,4 +116,9 @@ function checkKey(key: string, where: string): void {
   if (!SECRET_KEY.test(key) || key.length > 253) {
     throw new ValidationError(`${where} is not a valid Secret key name: got ${JSON.stringify(key)}. Use letters, digits, '-', '_' and '.'.`);
   }
+}
+
+/** An AWS shared-credentials file for one profile (the `aws-credentials-file` alias): secret material in, secret material out. */
+export function credentialsIni(profile: string, accessKeyId: string, secret: SecretValue): SecretValue {
+  return SecretValue.fromString(`[${profile}]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secret.reveal()}\n`);
 }

@@ -74,3 +74,78 @@ export class ProviderError extends RekeyError {
     this.providerCode = props.providerCode;
   }
 }
+
+/** A path to a field: `['credentials', 2, 'identity', 'kind']`. */
+export type FieldPath = readonly (string | number)[];
+
+/** The parts of one validation problem; a message renders them as `<where> <field> <what>: got <value>. <fix>`. */
+export interface Problem {
+  /** The field, relative to the subject (`['identity', 'kind']`); empty for the subject itself. */
+  readonly field: FieldPath;
+  /** What is wrong, e.g. `must be at least 7`. */
+  readonly what: string;
+  /** The offending value, shown as JSON. */
+  readonly value: unknown;
+  /** How to fix it, a sentence. */
+  readonly fix: string;
+}
+
+/**
+ * A problem with one field of one construct (or of one spec entry). The message names the
+ * construct path (`rekey/uploads identity.kind …`); the spec loader re-renders the same
+ * problem with the file and field path of rekey.yaml (`rekey.yaml credentials[0].identity.kind …`).
+ */
+export class FieldError extends ValidationError {
+  /** Where the problem is: a construct path, or a file name. */
+  public readonly where: string;
+  public readonly problem: Problem;
+  /** The construct the problem belongs to, when there is one (used to map it back to rekey.yaml). */
+  public readonly subject?: unknown;
+
+  public constructor(where: string, problem: Problem, options: { code?: string; subject?: unknown; cause?: unknown } = {}) {
+    super(renderProblem(where, problem), { code: options.code ?? 'INVALID_INPUT', cause: options.cause });
+    this.where = where;
+    this.problem = problem;
+    this.subject = options.subject;
+  }
+}
+
+/** `<where> <field> <what>: got <value>. <fix>` on one line. */
+export function renderProblem(where: string, p: Problem): string {
+  const field = formatPath(p.field);
+  return `${where}${field ? ` ${field}` : ''} ${p.what}: got ${show(p.value)}. ${p.fix}`;
+}
+
+/** `credentials[2].rotationPolicy.intervalDays`; keys that are not identifiers as `["a b"]`. */
+export function formatPath(path: readonly (string | number | symbol)[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (!/^[A-Za-z_][-A-Za-z0-9_.]*$/.test(String(p))) out += `[${JSON.stringify(String(p))}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+/** A short, single-line rendering of a value for error messages. */
+export function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(value);
+  } catch {
+    s = undefined;
+  }
+  if (s === undefined) s = String(value);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** The value at a path inside parsed YAML/JSON, or undefined. */
+export function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[p as string | number];
+  }
+  return cur;
+}

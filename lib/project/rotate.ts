@@ -1,15 +1,12 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AliasSet } from '../core/alias-set.js';
-import { credentialsIni } from '../constructs/credential.js';
+import { credentialsIni } from '../core/alias-set.js';
 import { ValidationError } from '../core/errors.js';
-import { writeFileAtomic, type LedgerEntry, type LedgerTarget } from './ledger.js';
+import type { CredentialModel, RekeyModel } from '../core/model.js';
 import { drawKeyPair, type RandomSource } from './keygen.js';
+import { Ledger, writeFileAtomic, type LedgerEntry, type LedgerTarget } from './ledger.js';
 import { seal, SealingCertificate } from './seal.js';
-import { loadProjectIn, type RekeyProject } from './spec-app.js';
-import type { CredentialSpec, ProviderSpec, RekeySpec } from './spec.js';
 import { replaceDir, synthesize, tempDirIn } from './synth.js';
-import { SecretValue } from '../core/secret-value.js';
 
 /** Options of `rotateCredentials`. */
 export interface RotateOptions {
@@ -25,6 +22,8 @@ export interface RotateOptions {
   readonly outdir?: string;
   /** Where synthesis warnings go. @default - stderr */
   readonly warn?: (line: string) => void;
+  /** The project's model, when the caller already asked the app for it. @default - asked from the app */
+  readonly model?: RekeyModel;
 }
 
 /** What a rotation changed (identifiers only). */
@@ -43,27 +42,29 @@ export interface RotatedCredential {
  */
 export async function rotateCredentials(options: RotateOptions): Promise<RotatedCredential[]> {
   const dir = resolve(options.dir);
-  const project = loadProjectIn(dir);
+  const ledgerPath = join(dir, 'rekey.ledger.yaml');
+  const ledger0 = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
+  const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
   if (options.credentials.length === 0) {
-    throw new ValidationError(`rekey rotate credential is required: got nothing. Name a credential (${names(project.spec)}) or use --due.`);
+    throw new ValidationError(`rekey rotate credential is required: got nothing. Name a credential (${names(model)}) or use --due.`);
   }
   const now = options.now ?? new Date();
-  const certificate = needsSealing(project.spec, options.credentials) ? loadCertificate(project, now) : undefined;
-
-  let ledger = project.ledger;
-  const rotated: RotatedCredential[] = [];
-  const seen = new Set<string>();
-  for (const name of options.credentials) {
-    if (seen.has(name)) continue;
-    seen.add(name);
-    const spec = project.spec.credentials.find((c) => c.name === name);
-    if (!spec) {
-      throw new ValidationError(`rekey rotate credential is not in rekey.yaml: got ${JSON.stringify(name)}. Use one of: ${names(project.spec)}.`);
+  const wanted: CredentialModel[] = [];
+  for (const name of new Set(options.credentials)) {
+    const c = model.credentials.find((x) => x.name === name);
+    if (!c) {
+      throw new ValidationError(`rekey rotate credential is not defined in this project: got ${JSON.stringify(name)}. Use one of: ${names(model)}.`);
     }
-    const provider = project.spec.providers.find((p) => p.name === spec.provider)!;
-    const entry = newEntry(project.spec, spec, provider, ledger.get(name), certificate, now, options.random);
-    ledger = ledger.with(name, entry);
-    rotated.push({ credential: name, generation: entry.generation, accessKeyId: entry.accessKeyId, previousAccessKeyId: entry.previousAccessKeyId });
+    wanted.push(c);
+  }
+  const certificates = new Map<string, SealingCertificate>();
+  let ledger = ledger0;
+  const rotated: RotatedCredential[] = [];
+  for (const c of wanted) {
+    const certificate = c.delivery.kind === 'sealed' ? certificateFor(c, dir, now, certificates) : undefined;
+    const entry = newEntry(c, ledger.get(c.name), certificate, now, options.random);
+    ledger = ledger.with(c.name, entry);
+    rotated.push({ credential: c.name, generation: entry.generation, accessKeyId: entry.accessKeyId, previousAccessKeyId: entry.previousAccessKeyId });
   }
 
   const work = tempDirIn(dir);
@@ -75,7 +76,7 @@ export async function rotateCredentials(options: RotateOptions): Promise<Rotated
     // Both are ready: swap dist/ first, then the ledger (a crash between the two leaves a
     // stale dist/ that `rekey check` reports; never a ledger whose dist/ was not built).
     replaceDir(out, join(dir, options.outdir ?? 'dist'));
-    writeFileAtomic(join(dir, 'rekey.ledger.yaml'), readFileSync(ledgerTmp, 'utf8'));
+    writeFileAtomic(ledgerPath, readFileSync(ledgerTmp, 'utf8'));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -83,23 +84,21 @@ export async function rotateCredentials(options: RotateOptions): Promise<Rotated
 }
 
 function newEntry(
-  spec: RekeySpec,
-  cred: CredentialSpec,
-  provider: ProviderSpec,
+  cred: CredentialModel,
   previous: LedgerEntry | undefined,
   certificate: SealingCertificate | undefined,
   now: Date,
   random: RandomSource | undefined,
 ): LedgerEntry {
+  const provider = cred.provider;
   if (provider.kind === 'external') {
     throw new ValidationError(`rekey rotate credential ${cred.name} uses provider ${provider.name} of kind external: got external. Keys of an external provider are rotated by its owner; rekey only delivers them.`);
   }
   const pair = drawKeyPair(provider.kind, random);
   const generation = (previous?.generation ?? 0) + 1;
   const stagingName = `rekey-${cred.name}-g${generation}-staging`;
-  const ns = spec.rotator.namespace;
-  const aliasSets = cred.aliases.map((a) => (typeof a === 'string' ? AliasSet.preset(a) : AliasSet.custom(a.accessKey, a.secretKey)));
-  const profile = aliasSets.find((a) => a.credentialsFile)?.profile;
+  const ns = cred.rotatorNamespace;
+  const profile = cred.aliases.find((a) => a.credentialsFile)?.profile;
   const base = {
     generation,
     provider: provider.name,
@@ -123,11 +122,9 @@ function newEntry(
     secretName: name,
     scope: s,
     sealed: {
-      accessKeyId: seal(pair.accessKeyId, { certificate: certificate!, namespace, name, scope: s, random }),
+      accessKeyId: seal(Buffer.from(pair.accessKeyId, 'utf8'), { certificate: certificate!, namespace, name, scope: s, random }),
       secretAccessKey: seal(pair.secretAccessKey, { certificate: certificate!, namespace, name, scope: s, random }),
-      ...(withFile
-        ? { credentialsFile: seal(SecretValue.fromString(credentialsIni(profile!, pair.accessKeyId, pair.secretAccessKey.reveal())), { certificate: certificate!, namespace, name, scope: s, random }) }
-        : {}),
+      ...(withFile ? { credentialsFile: seal(credentialsIni(profile!, pair.accessKeyId, pair.secretAccessKey), { certificate: certificate!, namespace, name, scope: s, random }) } : {}),
     },
   });
   return {
@@ -138,28 +135,39 @@ function newEntry(
   };
 }
 
-function needsSealing(spec: RekeySpec, credentials: readonly string[]): boolean {
-  return spec.credentials.some((c) => credentials.includes(c.name) && c.delivery.kind === 'sealed');
+/** The sealing certificate a credential's chart names, read once per file, its pinned fingerprint checked. */
+function certificateFor(c: CredentialModel, dir: string, now: Date, cache: Map<string, SealingCertificate>): SealingCertificate {
+  const sealing = c.sealing;
+  if (!sealing?.certificate) {
+    throw new ValidationError(
+      `rekey rotate credential ${c.name} uses sealed delivery but its chart names no sealing certificate file: got ${JSON.stringify(sealing?.certificate ?? null)}. Set sealing.certificate in rekey.yaml (or RekeyChart sealing.certificate) to the \`kubeseal --fetch-cert\` file.`,
+      { code: 'SEALING_CERT_MISSING' },
+    );
+  }
+  const key = `${sealing.certificate}\n${sealing.fingerprint}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const cert = loadCertificate(resolve(dir, sealing.certificate), sealing.certificate, sealing.fingerprint, now);
+  cache.set(key, cert);
+  return cert;
 }
 
-/** Reads the sealing certificate named in the spec and checks its pinned fingerprint. */
-export function loadCertificate(project: RekeyProject, now: Date): SealingCertificate {
-  const sealing = project.spec.sealing!;
-  const path = resolve(project.dir, sealing.certificate);
+/** Reads a sealing certificate and checks its pinned fingerprint. */
+export function loadCertificate(path: string, shown: string, fingerprint: string, now: Date): SealingCertificate {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ValidationError(
-      `rekey.yaml sealing.certificate cannot be read: got ${JSON.stringify(sealing.certificate)} (${(e as NodeJS.ErrnoException).code}). Fetch it with \`kubeseal --fetch-cert > ${sealing.certificate}\`.`,
+      `rekey.yaml sealing.certificate cannot be read: got ${JSON.stringify(shown)} (${(e as NodeJS.ErrnoException).code}). Fetch it with \`kubeseal --fetch-cert > ${shown}\`.`,
       { code: 'SEALING_CERT_MISSING', cause: e },
     );
   }
-  const cert = SealingCertificate.fromPem(pem, sealing.certificate, { now });
-  cert.verifyFingerprint(sealing.fingerprint);
+  const cert = SealingCertificate.fromPem(pem, shown, { now });
+  cert.verifyFingerprint(fingerprint);
   return cert;
 }
 
-function names(spec: RekeySpec): string {
-  return spec.credentials.map((c) => c.name).join(', ') || '(none defined)';
+function names(model: RekeyModel): string {
+  return model.credentials.map((c) => c.name).join(', ') || '(none defined)';
 }

@@ -1,14 +1,18 @@
-import { basename, dirname, join } from 'node:path';
-import type { Construct } from 'constructs';
+import { join } from 'node:path';
+import { Construct } from 'constructs';
 import { AliasSet } from '../core/alias-set.js';
+import { FieldError, formatPath, show, ValidationError, valueAt, type FieldPath } from '../core/errors.js';
 import { Credential } from '../constructs/credential.js';
 import { Delivery } from '../constructs/deliveries/delivery.js';
-import { Ledger } from './ledger.js';
 import { Provider } from '../constructs/provider.js';
-import { RekeyChart, type RekeyChartProps } from '../constructs/rekey-chart.js';
+import { RekeyChart, type ILedger, type RekeyChartProps } from '../constructs/rekey-chart.js';
 import { RotationPolicy } from '../constructs/rotation-policy.js';
-import { loadSpec, type RekeySpec } from './spec.js';
 import { Workload } from '../constructs/workload.js';
+import { Ledger } from './ledger.js';
+import { loadSpecDocument, type RekeySpec, type SpecDocument } from './spec.js';
+
+/** Set by the rekey CLI: the spec file the app reads. */
+export const SPEC_ENV = 'REKEY_SPEC';
 
 /** A loaded project: the spec, its ledger and where they live. */
 export interface RekeyProject {
@@ -20,95 +24,149 @@ export interface RekeyProject {
   readonly ledgerPath: string;
 }
 
-/** Options of `loadProject`. */
-export interface LoadProjectOptions {
-  /** The spec file. @default 'rekey.yaml' (or $REKEY_SPEC) */
-  readonly specPath?: string;
-  /** The ledger file. @default - rekey.ledger.yaml beside the spec (or $REKEY_LEDGER) */
-  readonly ledgerPath?: string;
-}
-
-/** Reads and validates rekey.yaml and rekey.ledger.yaml. */
-export function loadProject(options: LoadProjectOptions = {}): RekeyProject {
-  const specPath = options.specPath ?? process.env.REKEY_SPEC ?? 'rekey.yaml';
-  const dir = dirname(specPath);
-  const ledgerPath = options.ledgerPath ?? process.env.REKEY_LEDGER ?? join(dir, 'rekey.ledger.yaml');
-  const spec = loadSpec(specPath, basename(specPath));
-  const ledger = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
-  return { spec, ledger, dir, specPath, ledgerPath };
-}
-
-/** Reads rekey.yaml and rekey.ledger.yaml from a project folder. */
-export function loadProjectIn(dir: string, ledgerPath = join(dir, 'rekey.ledger.yaml')): RekeyProject {
-  return loadProject({ specPath: join(dir, 'rekey.yaml'), ledgerPath });
-}
-
-/** Options of `RekeyChart.fromSpec`-style construction. */
-export interface SpecChartOptions extends Omit<RekeyChartProps, 'ledger' | 'certificateFingerprint' | 'rotatorNamespace'> {
+/** Options of `chartFromSpec`. */
+export interface SpecChartOptions extends Omit<RekeyChartProps, 'ledger' | 'sealing' | 'rotatorNamespace'> {
   readonly spec: RekeySpec;
-  readonly ledger: Ledger;
+  /** The raw parsed YAML, so errors show the values as written. @default - the validated spec */
+  readonly raw?: unknown;
+  /** The file name errors name. @default 'rekey.yaml' */
+  readonly file?: string;
+  /** @default - the app's ledger (see RekeyApp) */
+  readonly ledger?: ILedger;
 }
 
 /** The constructs a spec defines, by name, for wiring more consumers from TypeScript. */
-export interface SpecChart {
-  readonly chart: RekeyChart;
-  readonly providers: ReadonlyMap<string, Provider>;
-  readonly credentials: ReadonlyMap<string, Credential>;
+export class SpecChart {
+  public constructor(
+    public readonly chart: RekeyChart,
+    public readonly providers: ReadonlyMap<string, Provider>,
+    public readonly credentials: ReadonlyMap<string, Credential>,
+    private readonly file: string,
+  ) {}
+
+  /** The credential `name` of the spec; an error naming both places when the spec lacks it. */
+  public credential(name: string): Credential {
+    const c = this.credentials.get(name);
+    if (!c) {
+      throw new ValidationError(
+        `${this.file} credentials has no credential ${JSON.stringify(name)}, which the app binds with SpecChart.credential(): got ${[...this.credentials.keys()].join(', ') || 'none'}. Define ${name} in ${this.file}, or fix the name in the app.`,
+        { code: 'APP_SPEC_MISMATCH' },
+      );
+    }
+    return c;
+  }
+}
+
+/**
+ * Reads rekey.yaml (`$REKEY_SPEC` when the rekey CLI runs the app, else ./rekey.yaml) and
+ * builds its RekeyChart.
+ */
+export function loadSpecChart(scope: Construct, id: string, options: { readonly specPath?: string; readonly warn?: (m: string) => void } = {}): SpecChart {
+  const path = options.specPath ?? process.env[SPEC_ENV] ?? 'rekey.yaml';
+  const doc = loadSpecDocument(path, 'rekey.yaml');
+  return chartFromSpecDocument(scope, id, doc, options.warn);
+}
+
+/** Builds the RekeyChart of an already loaded spec document. */
+export function chartFromSpecDocument(scope: Construct, id: string, doc: SpecDocument, warn?: (m: string) => void): SpecChart {
+  return chartFromSpec(scope, id, { spec: doc.spec, raw: doc.raw, file: doc.file, warn });
 }
 
 /**
  * Builds a RekeyChart from a validated spec: providers, credentials, targets, and the
  * spec's consumers (workloads rendered elsewhere, patched through Kustomize Components).
+ * Every rule the constructs enforce is reported with its rekey.yaml file and field path.
  */
 export function chartFromSpec(scope: Construct, id: string, options: SpecChartOptions): SpecChart {
-  const { spec, ledger, ...rest } = options;
-  const chart = new RekeyChart(scope, id, {
+  const { spec, raw = spec, file = 'rekey.yaml', ledger, ...rest } = options;
+  const located = (path: FieldPath, e: FieldError): ValidationError =>
+    new ValidationError(`${file} ${formatPath(path) || '(top level)'} ${e.problem.what}: got ${show(valueAt(raw, path))}. ${e.problem.fix}`, { code: e.code, cause: e });
+  /** Runs `body`; a FieldError it throws is re-told at `base` + its field in rekey.yaml. */
+  let chart: RekeyChart | undefined;
+  const at = <T>(base: FieldPath, body: () => T): T => {
+    try {
+      return body();
+    } catch (e) {
+      // A chart-wide problem (sealing) is at the top of rekey.yaml, not under the credential.
+      if (e instanceof FieldError) throw located(e.subject !== undefined && e.subject === chart ? [...e.problem.field] : [...base, ...e.problem.field], e);
+      throw e;
+    }
+  };
+
+  chart = at([], () => new RekeyChart(scope, id, {
     ...rest,
-    ledger,
-    certificateFingerprint: spec.sealing?.fingerprint,
+    ...(ledger ? { ledger } : {}),
+    ...(spec.sealing ? { sealing: { fingerprint: spec.sealing.fingerprint, certificate: spec.sealing.certificate } } : {}),
     rotatorNamespace: spec.rotator.namespace,
-  });
+  }));
+  const providersScope = new Construct(chart!, 'providers');
   const providers = new Map<string, Provider>();
-  for (const p of spec.providers) {
-    providers.set(
-      p.name,
-      new Provider(chart, `provider-${p.name}`, {
-        name: p.name,
-        kind: p.kind,
-        endpoint: p.endpoint,
-        region: p.region,
-        namespace: p.namespace,
-        podSelector: p.podSelector,
-        port: p.port,
-        adminCredential: p.adminCredential,
-      }),
-    );
-  }
+  spec.providers.forEach((p, i) => {
+    if (providers.has(p.name)) {
+      throw located(['providers', i, 'name'], new FieldError(file, { field: [], what: 'is a duplicate provider name', value: p.name, fix: 'Give every provider a unique name.' }));
+    }
+    providers.set(p.name, at(['providers', i], () => new Provider(providersScope, p.name, {
+      name: p.name,
+      kind: p.kind,
+      endpoint: p.endpoint,
+      region: p.region,
+      namespace: p.namespace,
+      podSelector: p.podSelector,
+      port: p.port,
+      adminCredential: p.adminCredential,
+    })));
+  });
+
   const credentials = new Map<string, Credential>();
-  for (const c of spec.credentials) {
-    const cred = new Credential(chart, c.name, {
+  spec.credentials.forEach((c, i) => {
+    const base = ['credentials', i] as const;
+    if (chart!.node.tryFindChild(c.name)) {
+      throw located([...base, 'name'], new FieldError(file, { field: [], what: 'is a duplicate credential name', value: c.name, fix: 'Give every credential a unique name.' }));
+    }
+    const provider = providers.get(c.provider);
+    if (!provider) {
+      throw located([...base, 'provider'], new FieldError(file, { field: [], what: 'names no provider', value: c.provider, fix: `Use one of: ${[...providers.keys()].join(', ')}.` }));
+    }
+    const delivery = at([...base, 'delivery'], () =>
+      c.delivery.kind === 'sealed' ? Delivery.sealed({ scope: c.delivery.scope }) : Delivery.plain({ acknowledgeInsecure: c.delivery.acknowledgeInsecure }),
+    );
+    const cred = at(base, () => new Credential(chart!, c.name, {
       name: c.name,
-      provider: providers.get(c.provider)!,
+      provider,
       identity: c.identity.users ? { ...c.identity, users: [c.identity.users[0], c.identity.users[1]] } : c.identity,
       policy: c.policy,
       aliases: c.aliases.map((a) => (typeof a === 'string' ? AliasSet.preset(a) : AliasSet.custom(a.accessKey, a.secretKey))),
       extraKeys: c.extraKeys,
-      delivery: c.delivery.kind === 'sealed' ? Delivery.sealed({ scope: c.delivery.scope }) : Delivery.plain({ acknowledgeInsecure: c.delivery.acknowledgeInsecure }),
+      delivery,
       targets: c.targets,
       rotationPolicy:
         c.rotationPolicy.mode === 'TimeBased'
           ? RotationPolicy.timeBased({ intervalDays: c.rotationPolicy.intervalDays, overlapSeconds: c.rotationPolicy.overlapSeconds })
           : RotationPolicy.manual({ overlapSeconds: c.rotationPolicy.overlapSeconds }),
+    }));
+    chart!._setSpecLocation(cred, `${file} ${formatPath(base)}`);
+    const consumerIndex = new Map<string, number>();
+    c.consumers.forEach((w, j) => {
+      const cbase = [...base, 'consumers', j];
+      consumerIndex.set(`consumer ${w.kind} ${w.namespace}/${w.name}`, j);
+      const workload = at(cbase, () => Workload.fromName(w.kind, w.name, { namespace: w.namespace, updateStrategy: w.updateStrategy, component: w.component }));
+      at(cbase, () => cred.consumedBy(workload, { env: w.env, envFrom: w.envFrom, file: w.file, secretName: w.secretName }));
     });
-    for (const w of c.consumers) {
-      cred.consumedBy(Workload.fromName(w.kind, w.name, { namespace: w.namespace, updateStrategy: w.updateStrategy, component: w.component }), {
-        env: w.env,
-        envFrom: w.envFrom,
-        file: w.file,
-        secretName: w.secretName,
-      });
+    // Problems only the complete set of targets shows, with the consumer's rekey.yaml path.
+    try {
+      cred._checkConsumers();
+    } catch (e) {
+      const consumer = e instanceof FieldError ? (e.subject as { consumer?: string } | undefined)?.consumer : undefined;
+      const j = consumer === undefined ? undefined : consumerIndex.get(consumer);
+      if (e instanceof FieldError && j !== undefined) throw located([...base, 'consumers', j, ...e.problem.field], e);
+      throw e;
     }
     credentials.set(c.name, cred);
-  }
-  return { chart, providers, credentials };
+  });
+  return new SpecChart(chart!, providers, credentials, file);
+}
+
+/** rekey.ledger.yaml beside a spec. */
+export function ledgerPathIn(dir: string): string {
+  return join(dir, 'rekey.ledger.yaml');
 }

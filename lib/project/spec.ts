@@ -3,7 +3,8 @@ import { isAbsolute } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ALIAS_PRESETS } from '../core/alias-set.js';
-import { ValidationError } from '../core/errors.js';
+import { formatPath, show, ValidationError, valueAt } from '../core/errors.js';
+export { formatPath, show, valueAt };
 
 /**
  * The spec, `rekey.yaml` (`apiVersion: rekey.dev/v1alpha1`, `kind: RekeyConfig`).
@@ -210,120 +211,12 @@ export type CredentialSpec = RekeySpec['credentials'][number];
 export type ConsumerSpec = CredentialSpec['consumers'][number];
 export type TargetSpec = CredentialSpec['targets'][number];
 
-/** Cross-field rules, reported with the path of the offending field. */
-const specSchema = specObject.superRefine((spec, ctx) => {
-  const issue = (path: (string | number)[], what: string, fix: string) => ctx.addIssue({ code: 'custom', path, message: m(what, fix) });
-
-  const providers = new Map<string, ProviderSpec>();
-  spec.providers.forEach((p, i) => {
-    if (providers.has(p.name)) {
-      issue(['providers', i, 'name'], 'is a duplicate provider name', 'Give every provider a unique name.');
-    }
-    providers.set(p.name, p);
-    if (p.kind !== 'external' && p.kind !== 'aws-iam') {
-      if (!p.endpoint) issue(['providers', i, 'endpoint'], `is required for kind ${p.kind}`, 'Give the endpoint URL.');
-      if (!p.adminCredential) issue(['providers', i, 'adminCredential'], `is required for kind ${p.kind}`, 'Name the Secret holding the admin key pair.');
-      if (!p.namespace) issue(['providers', i, 'namespace'], `is required for kind ${p.kind}`, "Give the provider pods' namespace.");
-      if (!p.podSelector || Object.keys(p.podSelector).length === 0) {
-        issue(['providers', i, 'podSelector'], `is required for kind ${p.kind}`, "Give the provider pods' labels, e.g. app.kubernetes.io/name: rustfs.");
-      }
-    }
-  });
-
-  const seenCredentials = new Set<string>();
-  spec.credentials.forEach((c, i) => {
-    const at = (...rest: (string | number)[]) => ['credentials', i, ...rest];
-    if (seenCredentials.has(c.name)) issue(at('name'), 'is a duplicate credential name', 'Give every credential a unique name.');
-    seenCredentials.add(c.name);
-
-    const provider = providers.get(c.provider);
-    if (!provider) {
-      issue(at('provider'), 'names no provider', `Use one of: ${[...providers.keys()].join(', ')}.`);
-    } else {
-      if (c.identity.kind === 'root' && provider.kind === 'minio') {
-        issue(at('identity', 'kind'), 'root rotation is refused for minio', 'MinIO fixes its root user at first start; rotate a serviceAccount or user instead.');
-      } else if (c.identity.kind === 'root' && provider.kind !== 'rustfs' && provider.kind !== 'external') {
-        issue(at('identity', 'kind'), `root rotation is not possible for ${provider.kind}`, 'Use kind user or alternatingUsers.');
-      }
-      if (c.identity.kind === 'serviceAccount' && !['rustfs', 'minio', 'external'].includes(provider.kind)) {
-        issue(at('identity', 'kind'), `serviceAccount is not an identity kind of ${provider.kind}`, 'Use kind user (several keys on one user) or alternatingUsers.');
-      }
-      if (provider.kind === 'aws-iam') {
-        issue(at('provider'), 'aws-iam keys are drawn by IAM inside the cluster and cannot be sealed into git', 'Use a rustfs, minio or ceph-rgw provider; external delivery for aws-iam is not available in this release.');
-      }
-      if (provider.kind === 'external' && c.delivery.kind === 'sealed') {
-        // allowed: someone else rotates at the provider; rekey still draws and delivers.
-      }
-    }
-    if (c.identity.users && c.identity.kind !== 'alternatingUsers') {
-      issue(at('identity', 'users'), `only applies to kind alternatingUsers`, 'Remove users, or set kind: alternatingUsers.');
-    }
-    if (c.identity.users && c.identity.users[0] === c.identity.users[1]) {
-      issue(at('identity', 'users'), 'must name two different users', 'Give two distinct user names.');
-    }
-
-    if (c.delivery.kind === 'plain' && !c.delivery.acknowledgeInsecure) {
-      issue(at('delivery', 'acknowledgeInsecure'), 'must be true for plain delivery (the secret is stored in git in clear)', 'Set acknowledgeInsecure: true for a local cluster, or use kind: sealed.');
-    }
-    if (c.delivery.kind === 'sealed' && !spec.sealing) {
-      issue(['sealing'], `is required: credential ${c.name} uses sealed delivery`, 'Add sealing: {certificate: <kubeseal --fetch-cert file>, fingerprint: SHA256:...}.');
-    }
-
-    // Alias clash: every key name of the target Secret must be unique.
-    const keyOwner = new Map<string, string>();
-    const claim = (key: string, owner: string, path: (string | number)[]) => {
-      const prev = keyOwner.get(key);
-      if (prev !== undefined) {
-        issue(path, `key "${key}" clashes with ${prev}`, 'Give every alias and extra key a distinct Secret key name.');
-      } else keyOwner.set(key, owner);
-    };
-    c.aliases.forEach((a, j) => {
-      const keys = typeof a === 'string' ? ALIAS_PRESETS[a]!.keys() : [a.accessKey, a.secretKey];
-      const label = typeof a === 'string' ? `alias set ${a}` : `aliases[${j}]`;
-      for (const k of keys) claim(k, label, at('aliases', j));
-    });
-    for (const k of Object.keys(c.extraKeys)) claim(k, 'extraKeys', at('extraKeys', k));
-
-    const targetKeys = new Set<string>();
-    c.targets.forEach((t, j) => {
-      const key = `${t.namespace}/${t.secretName}`;
-      if (targetKeys.has(key)) issue(at('targets', j), `is a duplicate target ${key}`, 'List every namespace/secretName once.');
-      targetKeys.add(key);
-      if (t.namespace === spec.rotator.namespace && t.secretName.startsWith('rekey-')) {
-        issue(at('targets', j, 'secretName'), "must not start with 'rekey-' in the rotator's namespace", 'Pick another Secret name: rekey- names are reserved there.');
-      }
-    });
-
-    const consumerKeys = new Set<string>();
-    c.consumers.forEach((w, j) => {
-      const wkey = `${w.kind}/${w.namespace}/${w.name}`;
-      if (consumerKeys.has(wkey)) issue(at('consumers', j), `is a duplicate consumer ${wkey}`, 'List every workload once.');
-      consumerKeys.add(wkey);
-      const modes = [w.env, w.envFrom, w.file].filter((x) => x !== undefined).length;
-      if (modes !== 1) {
-        issue(at('consumers', j), 'must read the Secret in exactly one way', 'Give exactly one of env, envFrom or file.');
-      }
-      const inNs = c.targets.filter((t) => t.namespace === w.namespace);
-      if (w.secretName !== undefined) {
-        if (!inNs.some((t) => t.secretName === w.secretName)) {
-          issue(at('consumers', j, 'secretName'), `names no target of credential ${c.name} in namespace ${w.namespace}`, `Add a target {namespace: ${w.namespace}, secretName: ${w.secretName}}, or fix the name.`);
-        }
-      } else if (inNs.length === 0) {
-        issue(at('consumers', j, 'namespace'), `has no target of credential ${c.name}`, `Add a target in namespace ${w.namespace}: a Secret is only readable from its own namespace.`);
-      } else if (inNs.length > 1) {
-        issue(at('consumers', j, 'secretName'), `is required: namespace ${w.namespace} has ${inNs.length} targets`, `Set secretName to one of ${inNs.map((t) => t.secretName).join(', ')}.`);
-      }
-      w.env?.forEach((k, n) => {
-        if (!keyOwner.has(k)) {
-          issue(at('consumers', j, 'env', n), `names a key the Secret does not have`, `Use one of ${[...keyOwner.keys()].join(', ')}.`);
-        }
-      });
-      if (w.updateStrategy !== undefined && w.kind !== 'StatefulSet') {
-        issue(at('consumers', j, 'updateStrategy'), 'only applies to StatefulSets', 'Remove updateStrategy.');
-      }
-    });
-  });
-});
+/**
+ * The spec's shape. Cross-field rules (unique names, a consumer's namespace holds a target,
+ * alias clashes, identity kinds per provider, …) live in the constructs, so a TypeScript app
+ * gets every check rekey.yaml gets; `chartFromSpec` reports them with their rekey.yaml path.
+ */
+const specSchema = specObject;
 
 /** Where a spec came from, for error messages. */
 export interface SpecSource {
@@ -336,6 +229,18 @@ export interface SpecSource {
  * one line naming the file, the field path, the value and the fix.
  */
 export function parseSpec(text: string, source: SpecSource = { file: 'rekey.yaml' }): RekeySpec {
+  return parseSpecDocument(text, source).spec;
+}
+
+/** A validated spec and the raw parsed YAML it came from (errors show raw values). */
+export interface SpecDocument {
+  readonly spec: RekeySpec;
+  readonly raw: unknown;
+  readonly file: string;
+}
+
+/** Parses and validates spec text, keeping the raw YAML for error messages (see parseSpec). */
+export function parseSpecDocument(text: string, source: SpecSource = { file: 'rekey.yaml' }): SpecDocument {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
@@ -347,7 +252,7 @@ export function parseSpec(text: string, source: SpecSource = { file: 'rekey.yaml
     );
   }
   const raw: unknown = doc.toJS();
-  return validateSpec(raw, source);
+  return { spec: validateSpec(raw, source), raw, file: source.file };
 }
 
 /** Validates an already-parsed spec object (see parseSpec). */
@@ -362,6 +267,11 @@ export function validateSpec(raw: unknown, source: SpecSource = { file: 'rekey.y
 
 /** Reads and validates a spec file. */
 export function loadSpec(path: string, displayName?: string): RekeySpec {
+  return loadSpecDocument(path, displayName).spec;
+}
+
+/** Reads and validates a spec file, keeping the raw YAML (see parseSpecDocument). */
+export function loadSpecDocument(path: string, displayName?: string): SpecDocument {
   const file = displayName ?? path;
   let text: string;
   try {
@@ -373,7 +283,7 @@ export function loadSpec(path: string, displayName?: string): RekeySpec {
       cause: e,
     });
   }
-  return parseSpec(text, { file });
+  return parseSpecDocument(text, { file });
 }
 
 /** The JSON Schema of rekey.yaml, for editor completion (yaml-language-server). */
@@ -440,39 +350,13 @@ function knownKeys(path: readonly (string | number | symbol)[]): string[] {
   return KNOWN[shapeKey] ?? [];
 }
 
-/** The value at a path inside parsed YAML, or undefined. */
-export function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = raw;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[p as string | number];
-  }
-  return cur;
-}
 
-/** `credentials[2].rotationPolicy.intervalDays`; keys that are not identifiers as `["a b"]`. */
-export function formatPath(path: readonly (string | number | symbol)[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else if (!/^[A-Za-z_][-A-Za-z0-9_.]*$/.test(String(p))) out += `[${JSON.stringify(String(p))}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out;
-}
 
 function article(expected: string): string {
   const names: Record<string, string> = { array: 'a list', object: 'a mapping', record: 'a mapping', string: 'a string', number: 'a number', boolean: 'true or false', int: 'a whole number' };
   return names[expected] ?? expected;
 }
 
-/** A short, single-line rendering of a value for error messages. */
-export function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let s = JSON.stringify(value);
-  if (s === undefined) s = String(value);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
 
 /** Resolves a path from the spec (e.g. the certificate) relative to the spec's folder. */
 export function resolveFrom(specDir: string, p: string): string {

@@ -1,77 +1,76 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ExitCode, RekeyError, ValidationError } from '../core/errors.js';
-import { RekeyApp } from '../constructs/rekey-chart.js';
-import { chartFromSpec, loadProjectIn } from './spec-app.js';
+import { parseModel, type RekeyModel } from '../core/model.js';
+import { APP_ERROR_PREFIX, LEDGER_ENV, MODEL_ONLY_ENV, MODEL_OUT_ENV, RekeyApp } from './app.js';
+import { Ledger } from './ledger.js';
+import { loadSpecChart, SPEC_ENV } from './spec-app.js';
 
 /** Options of `synthesize`. */
 export interface SynthesizeOptions {
   /** Project folder (holds rekey.yaml, and cdk8s.yaml when there is a TypeScript app). */
   readonly dir: string;
-  /** Output folder (created). */
+  /** Output folder (created). Ignored with `modelOnly`. */
   readonly outdir: string;
   /** Ledger to read. @default - rekey.ledger.yaml in dir */
   readonly ledgerPath?: string;
   /** Where the app's warnings go. @default - stderr */
   readonly warn?: (line: string) => void;
+  /** Only ask the app for its model: no manifests are written, the ledger is not rendered. @default false */
+  readonly modelOnly?: boolean;
 }
 
 /**
- * Renders a project into `outdir`. With a `cdk8s.yaml`, runs its `app` command (as
- * `cdk8s synth` would, with CDK8S_OUTDIR set); without one, renders rekey.yaml alone
- * in-process. A rekey error inside the app comes back as the same one-line error.
+ * Runs the project's app and returns its model; unless `modelOnly`, renders it into
+ * `outdir`. With a `cdk8s.yaml`, runs its `app` command (as `cdk8s synth` would, with
+ * CDK8S_OUTDIR set); without one, renders rekey.yaml alone in-process. A rekey error inside
+ * the app comes back as the same one-line error.
  */
-export async function synthesize(options: SynthesizeOptions): Promise<void> {
+export async function synthesize(options: SynthesizeOptions): Promise<RekeyModel> {
   const dir = resolve(options.dir);
   const warn = options.warn ?? ((l: string) => process.stderr.write(l + '\n'));
   const ledgerPath = resolve(options.ledgerPath ?? join(dir, 'rekey.ledger.yaml'));
   const cdk8sYaml = join(dir, 'cdk8s.yaml');
   if (!existsSync(cdk8sYaml)) {
-    const project = loadProjectIn(dir, ledgerPath);
-    const app = new RekeyApp({ outdir: resolve(options.outdir) });
-    chartFromSpec(app, 'rekey', { spec: project.spec, ledger: project.ledger, warn });
-    app.synth();
-    return;
+    const app = new RekeyApp({ outdir: resolve(options.outdir), ledger: Ledger.load(ledgerPath, 'rekey.ledger.yaml') });
+    loadSpecChart(app, 'rekey', { specPath: join(dir, 'rekey.yaml'), warn: options.modelOnly ? () => undefined : warn });
+    const model = app.model();
+    if (!options.modelOnly) app.synth();
+    return model;
   }
   const config = parse(readFileSync(cdk8sYaml, 'utf8')) as { app?: string } | null;
   if (!config?.app) {
     throw new ValidationError(`cdk8s.yaml app is required: got nothing. Set app: npx tsx main.ts.`);
   }
-  const { code, stderr } = await run(config.app, dir, {
-    CDK8S_OUTDIR: resolve(options.outdir),
-    REKEY_LEDGER: ledgerPath,
-    REKEY_SPEC: join(dir, 'rekey.yaml'),
-  });
-  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
-  const errLine = lines.find((l) => l.startsWith(ERROR_PREFIX));
-  for (const l of lines) if (l !== errLine) warn(l);
-  if (code === 0) return;
-  if (errLine && code === ExitCode.BAD_INPUT) {
-    throw new ValidationError(errLine.slice(ERROR_PREFIX.length), { code: 'APP_INVALID' });
-  }
-  throw new RekeyError('SYNTH_FAILED', `cdk8s app \`${config.app}\` failed with exit code ${code}: got ${JSON.stringify(lines.slice(-3).join(' | '))}. Fix the app (run it directly to see the whole error).`, {
-    exitCode: ExitCode.INTERNAL,
-  });
-}
-
-const ERROR_PREFIX = 'rekey: error: ';
-
-/**
- * Runs a cdk8s app body: a rekey error is printed as one line (`rekey: error: ...`) and the
- * process exits with its code; anything else is an internal error (exit 3) with its stack.
- */
-export function runApp(body: () => void): void {
+  const work = mkdtempSync(join(tmpdir(), 'rekey-model-'));
   try {
-    body();
-  } catch (e) {
-    if (e instanceof RekeyError) {
-      process.stderr.write(`${ERROR_PREFIX}${e.message}\n`);
-      process.exit(e.exitCode);
+    const modelFile = join(work, 'model.json');
+    const { code, stderr } = await run(config.app, dir, {
+      CDK8S_OUTDIR: options.modelOnly ? join(work, 'dist') : resolve(options.outdir),
+      [LEDGER_ENV]: ledgerPath,
+      [SPEC_ENV]: join(dir, 'rekey.yaml'),
+      [MODEL_OUT_ENV]: modelFile,
+      ...(options.modelOnly ? { [MODEL_ONLY_ENV]: '1' } : {}),
+    });
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
+    const errLine = lines.find((l) => l.startsWith(APP_ERROR_PREFIX));
+    if (!options.modelOnly) for (const l of lines) if (l !== errLine) warn(l);
+    if (code !== 0) {
+      if (errLine && code === ExitCode.BAD_INPUT) {
+        throw new ValidationError(errLine.slice(APP_ERROR_PREFIX.length), { code: 'APP_INVALID' });
+      }
+      throw new RekeyError('SYNTH_FAILED', `cdk8s app \`${config.app}\` failed with exit code ${code}: got ${JSON.stringify(lines.slice(-3).join(' | '))}. Fix the app (run it directly to see the whole error).`, {
+        exitCode: ExitCode.INTERNAL,
+      });
     }
-    process.stderr.write(`rekey: internal error (please report it): ${(e as Error)?.stack ?? String(e)}\n`);
-    process.exit(ExitCode.INTERNAL);
+    const where = `the app \`${config.app}\` (cdk8s.yaml)`;
+    if (!existsSync(modelFile)) return parseModel(null, where);
+    return parseModel(JSON.parse(readFileSync(modelFile, 'utf8')), where);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 }
 

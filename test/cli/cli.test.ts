@@ -156,7 +156,7 @@ describe('bad input never half-writes', () => {
 
   it('an unknown credential', async () => {
     const dir = await rotated();
-    await expectRefused(dir, ['rotate', 'upload'], 'rekey rotate credential is not in rekey.yaml: got "upload". Use one of: uploads, reports.');
+    await expectRefused(dir, ['rotate', 'upload'], 'rekey rotate credential is not defined in this project: got "upload". Use one of: uploads, reports.');
   });
 
   it('no credential named', async () => {

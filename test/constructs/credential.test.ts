@@ -62,7 +62,7 @@ function entry(name: string, targets: Array<[string, string]>, opts: { scope?: '
 
 function setup(ledger: Ledger, props: { warn?: (m: string) => void } = {}) {
   const app = Testing.app();
-  const chart = new RekeyChart(app, 'rekey', { ledger, certificateFingerprint: FINGERPRINT, warn: props.warn ?? (() => undefined) });
+  const chart = new RekeyChart(app, 'rekey', { ledger, sealing: { fingerprint: FINGERPRINT }, warn: props.warn ?? (() => undefined) });
   const provider = new Provider(chart, 'rustfs', {
     kind: 'rustfs',
     endpoint: 'http://rustfs.storage.svc:9000',
@@ -173,12 +173,12 @@ describe('Credential rendering', () => {
     });
     // WHEN they are bound
     cred.consumedBy(deploy, { envFrom: { prefix: 'S3_' } });
-    const stsBinding = cred.consumedBy(sts, { env: ['root-user', 'root-password'] });
-    cred.consumedBy(ds, { env: ['access-key'] });
+    cred.consumedBy(sts, { env: { DB_USER: 'root-user', DB_PASSWORD: 'root-password' } });
+    cred.consumedBy(ds, { env: { ACCESS_KEY: 'access-key' } });
     cred.consumedBy(job, { envFrom: {} });
     cred.consumedBy(cron, { env: ['RUSTFS_ACCESS_KEY', 'RUSTFS_SECRET_KEY'] });
     cred.consumedBy(rollout, { envFrom: {} });
-    const fileBinding = cred.consumedBy(reader, { file: { mountPath: '/etc/s3' } });
+    cred.consumedBy(reader, { file: { mountPath: '/etc/s3' } });
     // THEN each pod template carries the checksum
     const e = ledger1.get('uploads')!;
     const expected = consumerChecksum({
@@ -198,12 +198,13 @@ describe('Credential rendering', () => {
     expect(get('CronJob').spec.jobTemplate.spec.template.metadata.annotations[key]).toBe(expected);
     expect(get('Rollout').spec.template.metadata.annotations[key]).toBe(expected);
     expect(docs.find((d) => d.metadata.name === 'reader')!.spec.template.metadata.annotations).toBeUndefined();
-    expect(fileBinding.checksum).toBeUndefined();
+    const bindings = cred.consumers;
+    expect(bindings.find((b) => b.mode === 'file')!.checksum).toBeUndefined();
     // the OnDelete StatefulSet is flagged in the plan and the access report
-    expect(stsBinding.workload.onDelete).toBe(true);
+    expect(bindings.find((b) => b.workload.kind === 'StatefulSet')!.workload.onDelete).toBe(true);
     const plan = JSON.parse(Testing.synth(chart).find((d) => d.kind === 'ConfigMap')!.data['plan.json']);
     expect(plan.consumers.filter((c: { replacePodsOnDelete: boolean }) => c.replacePodsOnDelete).map((c: { name: string }) => c.name)).toEqual(['db']);
-    expect(chart.accessReport()).toContain('| StatefulSet/db | web | uploads | uploads-s3 | env: root-user, root-password | **OnDelete StatefulSet: the rotation Job replaces its pods** |');
+    expect(chart.extraFiles().get('ACCESS.md')).toContain('| StatefulSet/db | web | uploads | uploads-s3 | env: root-user, root-password | **OnDelete StatefulSet: the rotation Job replaces its pods** |');
     expect(validateManifests(docs.filter((d) => d.kind !== 'Rollout'))).toEqual([]);
   });
 
@@ -299,11 +300,11 @@ describe('Credential rendering', () => {
     const warnings: string[] = [];
     const { chart, provider } = setup(Ledger.empty(), { warn: (m) => warnings.push(m) });
     const cred = new Credential(chart, 'uploads', uploadsProps(provider));
-    const b = cred.consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'web' }), { envFrom: {} });
+    cred.consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'web' }), { envFrom: {} });
     expect(Testing.synth(chart)).toEqual([]);
-    expect(b.checksum).toBeUndefined();
+    expect(cred.consumers[0]!.checksum).toBeUndefined();
     expect(warnings).toEqual(['rekey: credential uploads has never been rotated: nothing is rendered for it yet. Run `rekey rotate uploads`.']);
-    expect(chart.accessReport()).toContain('| uploads | rustfs (rustfs) | serviceAccount uploads | - | sealed (strict) | never rotated | - | - | manual, overlap 300s |');
+    expect(chart.extraFiles().get('ACCESS.md')).toContain('| uploads | rustfs (rustfs) | serviceAccount uploads | - | sealed (strict) | never rotated | - | - | manual, overlap 300s |');
   });
 
   it('defaults: name from the id, Manual rotation with 300 s overlap, no extra keys, strict scope', () => {
@@ -328,58 +329,60 @@ describe('construct validation', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'a', { ...uploadsProps(provider), ...{ name: 'uploads' } });
       new Credential(chart, 'b', { ...uploadsProps(provider), ...{ name: 'uploads' } });
-    }, 'Credential uploads is defined twice: got a second credential named "uploads". Give every credential a unique name.'],
+    }, 'rekey/b name is a duplicate credential name: got "uploads". Give every credential a unique name.'],
     ['alias clash', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', { ...uploadsProps(provider), aliases: [AliasSet.generic(), AliasSet.custom('access-key', 'other')] });
-    }, 'Credential uploads aliases key "access-key" of alias set custom:access-key/other clashes with alias set generic: got two aliases with one key name. Give every alias and extra key a distinct name.'],
+    }, 'rekey/uploads aliases[1] key "access-key" clashes with alias set generic: got {"accessKey":"access-key","secretKey":"other"}. Give every alias and extra key a distinct Secret key name.'],
     ['extra key clashing with an alias', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', { ...uploadsProps(provider), extraKeys: { 'root-user': 'x' } });
-    }, 'Credential uploads aliases key "root-user" of extraKeys clashes with alias set minio-root: got two aliases with one key name. Give every alias and extra key a distinct name.'],
+    }, 'rekey/uploads extraKeys.root-user key "root-user" clashes with alias set minio-root: got "x". Give every alias and extra key a distinct Secret key name.'],
     ['bad credential name', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'Uploads', uploadsProps(provider));
-    }, `Credential Uploads name must be a lowercase DNS label of at most 40 characters: got "Uploads". Use lowercase letters, digits and '-'.`],
+    }, `rekey/Uploads name must be a lowercase DNS label: got "Uploads". Use lowercase letters, digits and '-', starting and ending with a letter or digit.`],
     ['root on minio', () => {
       const { chart } = setup(ledger1);
       const minio = new Provider(chart, 'minio', { kind: 'minio', endpoint: 'http://m:9000', namespace: 's', podSelector: { a: 'b' }, adminCredential: { secretName: 'x' } });
       new Credential(chart, 'uploads', { ...uploadsProps(minio), identity: { kind: 'root', name: 'root' } });
-    }, 'Credential uploads identity.kind root is refused for minio: got root. MinIO fixes its root user at first start; rotate a serviceAccount or user instead.'],
+    }, 'rekey/uploads identity.kind root rotation is refused for minio: got "root". MinIO fixes its root user at first start; rotate a serviceAccount or user instead.'],
     ['sealed delivery without a certificate fingerprint', () => {
       const app = Testing.app();
       const chart = new RekeyChart(app, 'rekey', { warn: () => undefined });
       const p = new Provider(chart, 'p', { kind: 'external' });
       new Credential(chart, 'uploads', uploadsProps(p));
-    }, 'Credential uploads uses sealed delivery but the RekeyChart has no certificateFingerprint: got nothing. Set sealing.certificate and sealing.fingerprint.'],
+    }, 'rekey sealing is required: credential uploads uses sealed delivery: got nothing. Add sealing: {certificate: <kubeseal --fetch-cert file>, fingerprint: SHA256:...}.'],
     ['ledger sealed with another certificate', () => {
       const app = Testing.app();
-      const chart = new RekeyChart(app, 'rekey', { ledger: ledger1, certificateFingerprint: 'SHA256:' + 'B'.repeat(43), warn: () => undefined });
+      const chart = new RekeyChart(app, 'rekey', { ledger: ledger1, sealing: { fingerprint: 'SHA256:' + 'B'.repeat(43) }, warn: () => undefined });
       const p = new Provider(chart, 'rustfs', { kind: 'external' });
       new Credential(chart, 'uploads', uploadsProps(p));
+      Testing.synth(chart);
     }, `rekey.ledger.yaml credentials.uploads.certificateFingerprint does not match the spec's sealing certificate SHA256:${'B'.repeat(43)}: got "${FINGERPRINT}". Run \`rekey rotate uploads\` to rotate it under the new settings.`],
     ['consumer bound twice', () => {
       const { chart, provider } = setup(ledger1);
       const c = new Credential(chart, 'uploads', uploadsProps(provider));
       c.consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'web' }), { envFrom: {} });
       c.consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'web' }), { envFrom: {} });
-    }, 'Credential uploads consumer Deployment web/api is bound twice: got a second consumedBy. Bind every workload once.'],
+    }, 'rekey/uploads consumer Deployment web/api is a duplicate consumer Deployment/web/api: got {"envFrom":{}}. List every workload once.'],
     ['consumer in a namespace without target', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', uploadsProps(provider)).consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'api' }), { envFrom: {} });
-    }, 'Credential uploads consumer Deployment api/api has no target in its namespace: got namespace api. Add a target in api: a Secret is only readable from its own namespace.'],
+      Testing.synth(chart);
+    }, 'rekey/uploads consumer Deployment api/api namespace has no target of credential uploads: got "api". Add a target in namespace api: a Secret is only readable from its own namespace.'],
     ['consumer reading two ways', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', uploadsProps(provider)).consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'web' }), { envFrom: {}, env: ['access-key'] });
-    }, 'Credential uploads consumer Deployment web/api must read the Secret in exactly one way: got env, envFrom. Give exactly one of env, envFrom or file.'],
+    }, 'rekey/uploads consumer Deployment web/api must read the Secret in exactly one way: got {"envFrom":{},"env":["access-key"]}. Give exactly one of env, envFrom or file.'],
     ['consumer env key missing', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', uploadsProps(provider)).consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'web' }), { env: ['AWS_ACCESS_KEY_ID'] });
-    }, 'Credential uploads consumer Deployment web/api env names a key the Secret does not have: got "AWS_ACCESS_KEY_ID". Use one of access-key, secret-key, root-user, root-password, RUSTFS_ACCESS_KEY, RUSTFS_SECRET_KEY, endpoint, region.'],
+    }, 'rekey/uploads consumer Deployment web/api env[0] names a key the Secret does not have: got "AWS_ACCESS_KEY_ID". Use one of access-key, secret-key, root-user, root-password, RUSTFS_ACCESS_KEY, RUSTFS_SECRET_KEY, endpoint, region.'],
     ['consumer file mount not absolute', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', uploadsProps(provider)).consumedBy(Workload.fromName('Deployment', 'api', { namespace: 'web' }), { file: { mountPath: 'etc/s3' } });
-    }, 'Credential uploads consumer Deployment web/api file.mountPath must be an absolute path: got "etc/s3". Start it with /.'],
+    }, 'rekey/uploads consumer Deployment web/api file.mountPath must be an absolute path: got "etc/s3". Start mountPath with /.'],
     ['consumer not a workload', () => {
       const { app, chart, provider } = setup(ledger1);
       const cm = new k8s.KubeConfigMap(new Chart(app, 'web', { namespace: 'web' }), 'cm', {});
@@ -393,15 +396,16 @@ describe('construct validation', () => {
     ['duplicate target', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', uploadsProps(provider)).addTarget({ namespace: 'web', secretName: 'uploads-s3' });
-    }, 'Credential uploads target is a duplicate: got web/uploads-s3. List every target once.'],
+    }, 'rekey/uploads targets[1] is a duplicate target web/uploads-s3: got {"namespace":"web","secretName":"uploads-s3"}. List every namespace/secretName once.'],
     ['target missing from the ledger', () => {
       const { chart, provider } = setup(ledger1);
       new Credential(chart, 'uploads', uploadsProps(provider)).addTarget({ namespace: 'api', secretName: 'uploads-s3' });
+      Testing.synth(chart);
     }, 'rekey.ledger.yaml credentials.uploads.targets has no entry for target api/uploads-s3: got web/uploads-s3. Run `rekey rotate uploads` to seal key material for it.'],
     ['Delivery.plain without the opt-in', () => Delivery.plain({ acknowledgeInsecure: false }),
-      'Delivery.plain acknowledgeInsecure must be true (the secret is stored in git in clear): got false. Pass {acknowledgeInsecure: true} for a local cluster, or use Delivery.sealed().'],
+      'Delivery.plain acknowledgeInsecure must be true for plain delivery (the secret is stored in git in clear): got false. Set acknowledgeInsecure: true for a local cluster, or use kind: sealed.'],
     ['Delivery.sealed with an unknown scope', () => Delivery.sealed({ scope: 'global' as never }),
-      'Delivery.sealed scope is not a sealing scope: got "global". Use strict, namespace-wide or cluster-wide.'],
+      'Delivery.sealed scope must be one of strict, namespace-wide, cluster-wide: got "global". Set scope to one of strict, namespace-wide, cluster-wide.'],
     ['RotationPolicy interval under 7 days', () => RotationPolicy.timeBased({ intervalDays: 3 }),
       'RotationPolicy.timeBased intervalDays must be a whole number of at least 7: got 3. Set intervalDays: 7 or more, or use RotationPolicy.manual().'],
     ['RotationPolicy negative overlap', () => RotationPolicy.manual({ overlapSeconds: -5 }),
@@ -410,11 +414,11 @@ describe('construct validation', () => {
     ['AliasSet.custom with an invalid key', () => AliasSet.custom('a key', 'b'), `AliasSet.custom accessKey is not a valid Secret key name: got "a key". Use letters, digits, '-', '_' and '.'.`],
     ['AliasSet.preset unknown', () => AliasSet.preset('azure'), 'AliasSet.preset name is not a preset: got "azure". Use one of generic, minio-root, minio-env, rustfs, aws, aws-credentials-file.'],
     ['Workload.fromName updateStrategy on a Deployment', () => Workload.fromName('Deployment', 'a', { namespace: 'n', updateStrategy: 'OnDelete' }),
-      'Workload.fromName updateStrategy only applies to StatefulSets: got "OnDelete" for Deployment a. Remove updateStrategy.'],
+      'Workload.fromName Deployment a updateStrategy only applies to StatefulSets: got "OnDelete". Remove updateStrategy.'],
     ['Provider without endpoint', () => new Provider(Testing.chart(), 'p', { kind: 'rustfs', namespace: 's', podSelector: { a: 'b' }, adminCredential: { secretName: 'x' } }),
-      'Provider p endpoint is required for kind rustfs: got nothing. Set endpoint.'],
+      'test/p endpoint is required for kind rustfs: got nothing. Give the endpoint URL.'],
     ['Provider with a bad endpoint', () => new Provider(Testing.chart(), 'p', { kind: 'rustfs', endpoint: 'ftp://x', namespace: 's', podSelector: { a: 'b' }, adminCredential: { secretName: 'x' } }),
-      'Provider p endpoint must be http or https: got "ftp://x". Give e.g. http://rustfs.storage.svc:9000.'],
+      'test/p endpoint must be an http(s) URL: got "ftp://x". Give the S3/admin endpoint, e.g. http://rustfs.storage.svc:9000.'],
   ];
   it.each(cases)('%s', (_name, fn, message) => {
     expect(fn).toThrow(message);

@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { loadProjectIn } from '../../project/spec-app.js';
+import type { RekeyModel } from '../../core/model.js';
+import { Ledger } from '../../project/ledger.js';
+import { synthesize } from '../../project/synth.js';
 import { renderTable } from '../table.js';
 
 /** Options of `status`. */
@@ -9,8 +9,8 @@ export interface StatusOptions {
   readonly dir: string;
   /** @default - now */
   readonly now?: Date;
-  /** @default 'dist' */
-  readonly outdir?: string;
+  /** The project's model, when the caller already asked the app for it. @default - asked from the app */
+  readonly model?: RekeyModel;
 }
 
 /** One credential's rotation state. */
@@ -29,26 +29,30 @@ export interface CredentialStatus {
   readonly consumers: string[];
 }
 
-/** Every credential's age, next due date, generation and consumers (sorted by name). */
-export function status(options: StatusOptions): CredentialStatus[] {
+/** Every credential's age, next due date, generation and consumers (sorted by name), from the app's model and the ledger. */
+export async function status(options: StatusOptions): Promise<CredentialStatus[]> {
   const dir = resolve(options.dir);
-  const project = loadProjectIn(dir);
-  const now = options.now ?? new Date();
-  const consumers = consumersFromDist(join(dir, options.outdir ?? 'dist'));
-  return [...project.spec.credentials]
+  const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
+  const ledger = Ledger.load(join(dir, 'rekey.ledger.yaml'), 'rekey.ledger.yaml');
+  return statusRows(model, ledger, options.now ?? new Date());
+}
+
+/** The status rows of a model and a ledger. */
+export function statusRows(model: RekeyModel, ledger: Ledger, now: Date): CredentialStatus[] {
+  return [...model.credentials]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((c): CredentialStatus => {
-      const e = project.ledger.get(c.name);
+      const e = ledger.get(c.name);
       const policy = c.rotationPolicy;
       const rotatedAt = e ? new Date(e.rotatedAt) : undefined;
-      const due = rotatedAt && policy.mode === 'TimeBased' ? new Date(rotatedAt.getTime() + policy.intervalDays * 86_400_000) : undefined;
+      const due = rotatedAt && policy.intervalDays !== null ? new Date(rotatedAt.getTime() + policy.intervalDays * 86_400_000) : undefined;
       let state: CredentialStatus['state'];
       if (!e) state = 'never-rotated';
       else if (!due) state = 'manual';
       else state = now.getTime() >= due.getTime() ? 'due' : 'ok';
       return {
         credential: c.name,
-        provider: c.provider,
+        provider: c.provider.name,
         generation: e?.generation ?? 0,
         accessKeyId: e?.accessKeyId ?? null,
         rotatedAt: e?.rotatedAt ?? null,
@@ -56,7 +60,7 @@ export function status(options: StatusOptions): CredentialStatus[] {
         nextDue: due ? due.toISOString() : null,
         state,
         mode: policy.mode,
-        consumers: consumers.get(c.name) ?? c.consumers.map((w) => `${w.kind}/${w.namespace}/${w.name}`).sort(),
+        consumers: c.consumers.map((w) => `${w.kind}/${w.namespace}/${w.name}`).sort(),
       };
     });
 }
@@ -81,19 +85,4 @@ export function formatStatus(rows: readonly CredentialStatus[]): string {
       r.consumers.length ? r.consumers.join(', ') : '-',
     ]),
   );
-}
-
-/** Consumers per credential, read from the rendered plan ConfigMaps (covers TypeScript-bound consumers too). */
-function consumersFromDist(dist: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  if (!existsSync(dist)) return out;
-  for (const f of readdirSync(dist).filter((n) => n.endsWith('.yaml')).sort()) {
-    for (const doc of parseAllDocuments(readFileSync(join(dist, f), 'utf8'))) {
-      const o = doc.toJS() as { kind?: string; metadata?: { name?: string }; data?: Record<string, string> } | null;
-      if (o?.kind !== 'ConfigMap' || !o.metadata?.name?.startsWith('rekey-') || !o.data?.['plan.json']) continue;
-      const plan = JSON.parse(o.data['plan.json']) as { credential: string; consumers: Array<{ kind: string; namespace: string; name: string }> };
-      out.set(plan.credential, plan.consumers.map((c) => `${c.kind}/${c.namespace}/${c.name}`).sort());
-    }
-  }
-  return out;
 }

@@ -1,0 +1,68 @@
+import type { Construct } from 'constructs';
+import type { AliasSet } from '../../core/alias-set.js';
+import type { SealingScopeName } from '../../core/sealing-scope.js';
+import type { LedgerEntry, LedgerTarget } from '../../project/ledger.js';
+
+/** A target Secret as a credential knows it. */
+export interface TargetRef {
+  readonly namespace: string;
+  readonly secretName: string;
+}
+
+/** What a delivery needs to render one target Secret. */
+export interface TargetRenderContext {
+  readonly credential: string;
+  readonly target: TargetRef;
+  readonly entry: LedgerEntry;
+  /** The ledger's record of the target (checked with `checkRecord` first). */
+  readonly record: LedgerTarget;
+  readonly aliases: readonly AliasSet[];
+  readonly extraKeys: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  /** Prints the plain-delivery warning once per credential. */
+  readonly warnPlain: () => void;
+}
+
+/** What a delivery needs to render the rotator's staging Secret (the new pair, for the activate Job). */
+export interface StagingRenderContext {
+  readonly credential: string;
+  readonly entry: LedgerEntry;
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** One problem with a ledger entry against the declared delivery; the caller adds where and the fix. */
+export interface LedgerMismatch {
+  /** Ledger field, relative to the credential's entry (e.g. `certificateFingerprint`). */
+  readonly field: string;
+  readonly what: string;
+  readonly value: unknown;
+}
+
+/**
+ * One kind of delivery: how a target Secret reaches the cluster. `Delivery` wraps exactly one
+ * of these; nothing else in rekey branches on the delivery kind.
+ */
+export interface DeliveryKind {
+  readonly kind: 'sealed' | 'plain';
+  /** The sealing scope (sealed only). */
+  readonly scope?: SealingScopeName;
+  /** Problems with the chart-wide settings this delivery needs (a certificate fingerprint), or none. */
+  chartProblem(fingerprint: string | undefined): string | undefined;
+  /** A mismatch between a credential's ledger entry and this delivery, or none. */
+  entryMismatch(entry: LedgerEntry, fingerprint: string | undefined): LedgerMismatch | undefined;
+  /** A mismatch between a target's ledger record and this delivery, or none. */
+  recordMismatch(record: LedgerTarget, aliases: readonly AliasSet[]): LedgerMismatch | undefined;
+  /** What a target delivers, for the consumer checksum: ciphertexts or a marker, never a plaintext. */
+  material(target: TargetRef, record: LedgerTarget): Record<string, string>;
+  renderTarget(scope: Construct, ctx: TargetRenderContext): void;
+  renderStaging(scope: Construct, ctx: StagingRenderContext): void;
+}
+
+/** Keys sorted, for byte-stable output. */
+export function sortKeys<T>(o: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]));
+}
