@@ -108,3 +108,19 @@ export function applyDefaults(def: ResourceDef, o: KubeObject): void {
       break;
   }
 }
+
+/**
+ * Create-time fields the API server derives from the new object's uid: a Job's generated selector
+ * and pod template labels (K8S pkg/registry/batch/job/strategy.go generateSelector), unless
+ * spec.manualSelector.
+ */
+export function applyCreateDefaults(def: ResourceDef, o: KubeObject): void {
+  if (def.group !== 'batch' || def.kind !== 'Job' || !isObj(o.spec) || o.spec.manualSelector === true) return;
+  const uid = o.metadata.uid ?? '';
+  const name = o.metadata.name ?? '';
+  const labels = { 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name };
+  o.spec.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  const template = obj(o.spec, 'template');
+  const tm = obj(template, 'metadata');
+  tm.labels = { ...(isObj(tm.labels) ? tm.labels : {}), ...labels };
+}

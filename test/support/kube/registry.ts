@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 
 import type { FakeClock } from './clock.js';
-import { applyDefaults } from './defaults.js';
+import { applyCreateDefaults, applyDefaults } from './defaults.js';
 import { ApiError, alreadyExists, badRequest, conflict, invalid, namespaceNotFound, notFound, unsupportedPatch } from './errors.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { apiVersionOf, res, RESOURCES, type ResourceDef } from './resources.js';
@@ -106,6 +106,7 @@ export class Registry {
     if (def.status) delete o.status;
     this.#initialStatus(def, o);
     applyDefaults(def, o);
+    applyCreateDefaults(def, o);
     this.#check(def, o, options);
     return this.#withKind(def, this.store.put(def, o));
   }

@@ -13,6 +13,7 @@ import type { Registry } from '../registry.js';
 import { res } from '../resources.js';
 import { clone, type Condition, isObj, type KubeObject, type Obj } from '../types.js';
 import type { Controller, ControllerContext } from './controller.js';
+import { newReplicas, rollingUpdate } from './rolling.js';
 import { computeHash, jsonStatus, num, ownedBy, ownerRef, scaled, setWorkloadCondition, spec, status, writeStatus } from './util.js';
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -99,53 +100,7 @@ export class DeploymentController implements Controller {
       const oldPods = oldRSs.some((rs) => num(status(rs).replicas, 0) > 0 || ownedBy(registry, res('pods'), rs).length > 0);
       if (!oldActive && !oldPods && replicasOf(newRS) !== replicas) this.#scale(registry, newRS, replicas, d);
     } else {
-      // reconcileNewReplicaSet
-      const current = replicasOf(newRS);
-      if (current > replicas) this.#scale(registry, newRS, replicas, d);
-      else if (current < replicas) {
-        const target = newReplicas(ownedBy(registry, res('replicasets'), d), current, replicas, maxSurge);
-        if (target !== current) this.#scale(registry, newRS, target, d);
-      }
-      // reconcileOldReplicaSets
-      const fresh = ownedBy(registry, res('replicasets'), d).sort(byCreation);
-      const freshNew = fresh.find((rs) => rs.metadata.uid === newRS?.metadata.uid) as KubeObject;
-      const freshOld = fresh.filter((rs) => rs !== freshNew);
-      if (freshOld.some((rs) => replicasOf(rs) > 0)) {
-        const allPods = fresh.reduce((n, rs) => n + replicasOf(rs), 0);
-        const minAvailable = replicas - maxUnavailable;
-        const newUnavailable = replicasOf(freshNew) - num(status(freshNew).availableReplicas, 0);
-        const maxScaledDown = allPods - minAvailable - newUnavailable;
-        if (maxScaledDown > 0) {
-          // cleanupUnhealthyReplicas
-          let cleaned = 0;
-          const sizes = new Map(freshOld.map((rs) => [rs.metadata.uid, replicasOf(rs)]));
-          for (const rs of freshOld) {
-            if (cleaned >= maxScaledDown) break;
-            const size = sizes.get(rs.metadata.uid) ?? 0;
-            const unhealthy = size - num(status(rs).availableReplicas, 0);
-            if (size === 0 || unhealthy <= 0) continue;
-            const down = Math.min(maxScaledDown - cleaned, unhealthy);
-            sizes.set(rs.metadata.uid, size - down);
-            cleaned += down;
-          }
-          // scaleDownOldReplicaSetsForRollingUpdate
-          const available = fresh.reduce((n, rs) => n + num(status(rs).availableReplicas, 0), 0);
-          let budget = available - minAvailable;
-          for (const rs of freshOld) {
-            if (budget <= 0) break;
-            const size = sizes.get(rs.metadata.uid) ?? 0;
-            const healthy = Math.min(size, num(status(rs).availableReplicas, 0));
-            const down = Math.min(healthy, budget);
-            if (down <= 0) continue;
-            sizes.set(rs.metadata.uid, size - down);
-            budget -= down;
-          }
-          for (const rs of freshOld) {
-            const size = sizes.get(rs.metadata.uid) ?? 0;
-            if (size !== replicasOf(rs)) this.#scale(registry, rs, size, d);
-          }
-        }
-      }
+      rollingUpdate(registry, d, newRS, replicas, maxSurge, maxUnavailable, (rs, n) => this.#scale(registry, rs, n, d));
     }
     this.#syncStatus(registry, d, newRS, maxUnavailable, progressing, now, nowMs);
   }
@@ -202,12 +157,4 @@ export class DeploymentController implements Controller {
 /** Progress resets the deadline: lastUpdateTime moves even when the condition text stays. */
 function forceUpdate(conds: Condition[], type: string, now: string): Condition[] {
   return conds.map((c) => (c.type === type ? { ...c, lastUpdateTime: now } : c));
-}
-
-/** NewRSNewReplicas for RollingUpdate. */
-function newReplicas(all: readonly KubeObject[], current: number, replicas: number, maxSurge: number): number {
-  const total = all.reduce((n, rs) => n + replicasOf(rs), 0);
-  const maxTotal = replicas + maxSurge;
-  if (total >= maxTotal) return current;
-  return current + Math.min(maxTotal - total, replicas - current);
 }

@@ -1,21 +1,51 @@
 /** The default set of simulated controllers, in the order they run on each tick. */
 import type { Controller } from './controller.js';
+import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
+import { DisruptionController } from './disruption.js';
 import { GarbageCollector } from './garbage-collector.js';
+import { JobController } from './job.js';
 import { Kubelet, type KubeletOptions } from './kubelet.js';
 import { ReplicaSetController } from './replicaset.js';
+import { RolloutController } from './rollout.js';
+import { SealedSecretsController, type SealedSecretsOptions } from './sealed-secrets.js';
 import { StatefulSetController } from './statefulset.js';
 
 export interface ControllerSetOptions {
+  /** Scheduler/kubelet behaviour (nodes, readiness delay, never-ready pods, pod runner). */
   readonly kubelet?: KubeletOptions;
+  /** Run a sealed-secrets controller with this unseal function. @default - no sealed-secrets controller */
+  readonly sealedSecrets?: SealedSecretsOptions;
 }
 
 export interface ControllerSet {
   readonly kubelet: Kubelet;
+  readonly sealedSecrets?: SealedSecretsController;
+  /** Every controller, in tick order: pass to startFakeKube({ controllers }). */
   readonly all: readonly Controller[];
 }
 
+/**
+ * Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Argo Rollout, disruption (PDB status),
+ * optionally sealed-secrets, then the kubelet and the garbage collector.
+ */
 export function defaultControllers(options: ControllerSetOptions = {}): ControllerSet {
   const kubelet = new Kubelet(options.kubelet);
-  return { kubelet, all: [new DeploymentController(), new ReplicaSetController(), new StatefulSetController(), kubelet, new GarbageCollector()] };
+  const sealedSecrets = options.sealedSecrets ? new SealedSecretsController(options.sealedSecrets) : undefined;
+  return {
+    kubelet,
+    sealedSecrets,
+    all: [
+      ...(sealedSecrets ? [sealedSecrets] : []),
+      new DeploymentController(),
+      new RolloutController(),
+      new ReplicaSetController(),
+      new StatefulSetController(),
+      new DaemonSetController(kubelet.nodes),
+      new JobController(),
+      kubelet,
+      new DisruptionController(),
+      new GarbageCollector(),
+    ],
+  };
 }
