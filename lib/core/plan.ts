@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from './errors.js';
+import { formatPath, show, ValidationError, valueAt } from './errors.js';
 
 /**
  * The rotation plan: what one generation's rotation Jobs do, as typed, versioned JSON
@@ -452,30 +452,4 @@ function formatIssue(where: string, raw: unknown, issues: readonly z.core.$ZodIs
     fix = `Add ${field}.`;
   }
   return `${where} ${formatPath(path) || '(top level)'} ${what}: got ${show(value)}. ${fix}${extra}`;
-}
-
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let cur: unknown = raw;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[p as string | number];
-  }
-  return cur;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else if (!/^[A-Za-z_][-A-Za-z0-9_.]*$/.test(String(p))) out += `[${JSON.stringify(String(p))}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out;
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let s = JSON.stringify(value);
-  if (s === undefined) s = String(value);
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
