@@ -59,6 +59,11 @@ export interface IamFault {
   readonly type?: 'Sender' | 'Receiver';
   /** @default 'Request processing has failed due to an unknown error, exception or failure.' */
   readonly message?: string;
+  /**
+   * "Applied, then the reply lost": carry the request out in full, then destroy the connection
+   * instead of answering (status/code/message are ignored). @default false
+   */
+  readonly loseReply?: boolean;
 }
 
 export interface IamAccessKeyState {
@@ -104,7 +109,8 @@ function fail(status: number, code: string, message: string, type?: 'Sender' | '
   throw new IamFailureError({ status, code, message, type: type ?? (status >= 500 ? 'Receiver' : 'Sender') });
 }
 
-interface PendingFault extends Required<Omit<IamFault, 'nth' | 'action'>> {
+interface PendingFault extends Required<Omit<IamFault, 'nth' | 'action' | 'loseReply'>> {
+  readonly loseReply: boolean;
   readonly action?: string;
   /** Requests (matching or not) still to let through before failing; undefined: the next matching one. */
   skip?: number;
@@ -181,6 +187,7 @@ export class IamServer {
       code: fault.code ?? 'ServiceFailure',
       type: fault.type ?? (status >= 500 ? 'Receiver' : 'Sender'),
       message: fault.message ?? 'Request processing has failed due to an unknown error, exception or failure.',
+      loseReply: fault.loseReply ?? false,
     });
   }
 
@@ -227,12 +234,18 @@ export class IamServer {
     let signedBy: string | undefined;
     try {
       signedBy = this.parseAuthorization(req)?.accessKeyId;
-      this.maybeFault(action);
+      const lose = this.maybeFault(action);
       const caller = this.authenticate(req, body);
       if (params.get('Version') !== API_VERSION) {
         fail(400, 'InvalidAction', `Could not find operation ${action} for version ${params.get('Version') ?? 'NO_VERSION_SPECIFIED'}`);
       }
       const result = this.dispatch(action, params, caller);
+      if (lose) {
+        // applied; the client never hears of it
+        this.requests.push({ action, params: flat, signedBy, status: 0, code: 'ReplyLost' });
+        res.socket?.destroy();
+        return;
+      }
       this.requests.push({ action, params: flat, signedBy, status: 200 });
       this.send(res, 200, requestId, wrap(action, result, requestId));
     } catch (error) {
@@ -254,7 +267,8 @@ export class IamServer {
     res.end(xml);
   }
 
-  private maybeFault(action: string): void {
+  /** Throws the next due fault; returns true when the due fault is "apply, then lose the reply". */
+  private maybeFault(action: string): boolean {
     for (const fault of this.faults) {
       if (fault.remaining <= 0) continue;
       if (fault.skip !== undefined && fault.skip > 0) {
@@ -263,8 +277,10 @@ export class IamServer {
       }
       if (fault.action !== undefined && fault.action !== action) continue;
       fault.remaining -= 1;
+      if (fault.loseReply) return true;
       fail(fault.status, fault.code, fault.message, fault.type);
     }
+    return false;
   }
 
   private parseAuthorization(req: http.IncomingMessage):
@@ -430,6 +446,13 @@ export class IamServer {
         this.keys.delete(key.accessKeyId);
         this.secrets.delete(key.accessKeyId);
         return '';
+      }
+      case 'GetAccessKeyLastUsed': {
+        if (!isAdmin) deny(`access key ${required('AccessKeyId')}`);
+        // modelled: the owner of a key of this account; NoSuchEntity for a key that does not exist
+        const key = this.keys.get(required('AccessKeyId'));
+        if (!key) fail(404, 'NoSuchEntity', `The Access Key with id ${required('AccessKeyId')} cannot be found.`);
+        return `<UserName>${esc(key.userName)}</UserName><AccessKeyLastUsed><ServiceName>N/A</ServiceName><Region>N/A</Region></AccessKeyLastUsed>`;
       }
       case 'ListAccessKeys': {
         const name = p.get('UserName') ?? caller;

@@ -4,7 +4,13 @@
  * IAM draws access keys itself (CreateAccessKey returns the new secret once), allows at most two
  * keys per user, and disables keys before deleting them. Identities are a `user` (overlap by
  * holding two keys) or `alternatingUsers` (two users; each rotation re-keys the one not in use,
- * as AWS Secrets Manager's alternating-users rotation does — see `addKeyToAlternateUser`).
+ * as AWS Secrets Manager's alternating-users rotation does — `addKey` with the plan's current
+ * and previous key IDs; only the previous key is ever removed).
+ *
+ * IAM never reveals a stored secret: `addKey` with a pair whose key ID already exists checks the
+ * secret with one IAM `GetUser` signed by the pair (IAM checks the signature before any
+ * permission: success or AccessDenied = same secret, SignatureDoesNotMatch = another secret,
+ * InvalidClientTokenId = inactive key).
  */
 import https from 'node:https';
 import tls from 'node:tls';
@@ -12,6 +18,7 @@ import {
   CreateAccessKeyCommand,
   CreateUserCommand,
   DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
   GetUserCommand,
   GetUserPolicyCommand,
   IAMClient,
@@ -24,7 +31,19 @@ import {
 import { ProviderError, ValidationError } from '../../core/errors.js';
 import { NULL_LOGGER, type Logger } from '../../core/log.js';
 import { SecretValue } from '../../core/secret-value.js';
-import type { IdentitySpec, KeyInfo, KeyPair, PolicySpec, ProviderClient, ProviderConnection } from '../provider.js';
+import { planAlternate } from '../alternating.js';
+import { classifyTransportFailure } from '../http.js';
+import {
+  providerError,
+  type AddKeyOptions,
+  type IdentitySpec,
+  type KeyInfo,
+  type KeyPair,
+  type PolicySpec,
+  type ProviderClient,
+  type ProviderConnection,
+  type ProviderErrorCode,
+} from '../provider.js';
 
 const PROVIDER = 'aws-iam';
 
@@ -59,18 +78,6 @@ export interface AwsIamClientProps {
   readonly maxAttempts?: number;
 }
 
-/** What `addKeyToAlternateUser` did. */
-export interface AlternatingKeyResult {
-  /** The user that holds the new key: consumers switch to this user. */
-  readonly user: string;
-  /** The user that was current; it keeps its key until the retire step. */
-  readonly previousUser: string;
-  /** The new key of `user` (provider-drawn). */
-  readonly pair: KeyPair;
-  /** Keys deleted from `user` to make room (an inactive one first, else the oldest). */
-  readonly removedKeyIds: readonly string[];
-}
-
 interface CallContext {
   /** The ProviderClient method, e.g. `addKey`. */
   readonly method: string;
@@ -103,6 +110,7 @@ export class AwsIamClient implements ProviderClient {
   private readonly endpoint: string;
   private readonly timeoutMs: number;
   private readonly adminKeyId: string;
+  private readonly connection: AwsIamConnection;
 
   public constructor(props: AwsIamClientProps) {
     const { connection } = props;
@@ -121,6 +129,7 @@ export class AwsIamClient implements ProviderClient {
     this.endpoint = connection.endpoint ?? AWS_IAM_DEFAULT_ENDPOINT;
     this.logger = connection.logger ?? NULL_LOGGER;
     this.adminKeyId = connection.admin.accessKeyId;
+    this.connection = connection;
     const admin = connection.admin;
     const config = {
       region: connection.region ?? 'us-east-1',
@@ -222,39 +231,71 @@ export class AwsIamClient implements ProviderClient {
   }
 
   /**
-   * Adds a provider-drawn key to a `user` identity and returns it with its secret.
-   * Refuses a given `pair` (IAM draws secrets itself) and a third key (listed first, so the
-   * refusal happens before any change). For `alternatingUsers` use `addKeyToAlternateUser`.
+   * Adds a provider-drawn key and returns it with its secret.
+   * - `user`: refuses a third key (listed first, so the refusal happens before any change).
+   * - `alternatingUsers`: the key goes to the user not holding `options.currentKeyId`; only
+   *   `options.previousKeyId` may be removed from it first (disabled, then deleted), any other
+   *   key there is refused (`UNEXPECTED_KEY`) before any change.
+   * - With `pair` (a re-run holding the pair from the first run): the key must already exist on
+   *   the identity (IAM cannot register a given pair: `PROVIDER_DRAWS_KEYS`); its secret is
+   *   checked by one signed call, and the same pair counts as success.
+   * CreateAccessKey is sent once; when it fails without a clean refusal (no answer, 5xx) IAM may
+   * have created the key: the error (`KEY_STATE_UNKNOWN`) lists the key IDs the user now has.
    */
-  public async addKey(identity: IdentitySpec, pair?: KeyPair): Promise<KeyPair> {
+  public async addKey(identity: IdentitySpec, pair?: KeyPair, options: AddKeyOptions = {}): Promise<KeyPair> {
     const method = 'addKey';
-    if (pair) {
-      throw new ProviderError({
-        provider: PROVIDER,
-        operation: method,
-        keyId: pair.accessKeyId,
-        code: 'PROVIDER_DRAWS_KEYS',
-        message:
-          `IAM draws access keys itself and cannot register a given pair: got access key ID ${pair.accessKeyId}. ` +
-          `Use provider-drawn keys: call addKey without a pair and deliver the returned pair through the store (external delivery).`,
-      });
-    }
+    const users = usersOf(identity, method);
+    const listed: Array<{ user: string; keys: AccessKeyMetadata[] }> = [];
+    // with a pair (a re-run) an absent user just holds no key; without, NoSuchEntity is the error
+    for (const user of users) listed.push({ user, keys: await this.listUserKeys(method, user, undefined, pair !== undefined) });
+    let target = listed[0];
+    let remove: AccessKeyMetadata[] = [];
     if (identity.kind === 'alternatingUsers') {
-      const [a, b] = alternatingUserNames(identity);
-      throw new ProviderError({
-        provider: PROVIDER,
-        operation: method,
-        code: 'ALTERNATING_NEEDS_CURRENT_USER',
-        message:
-          `identity "${identity.name}" alternates between two users, so the new key's user depends on which one is current: got users ${a} and ${b}. ` +
-          `Call addKeyToAlternateUser(client, identity, currentUser), which re-keys the user not in use.`,
-      });
+      const ids = (i: number) => listed[i].keys.map((k) => k.AccessKeyId ?? '');
+      const plan = planAlternate(PROVIDER, identity.name, [{ user: listed[0].user, keyIds: ids(0) }, { user: listed[1].user, keyIds: ids(1) }], options, pair?.accessKeyId);
+      target = listed.find((l) => l.user === plan.target)!;
+      remove = target.keys.filter((k) => plan.remove.includes(k.AccessKeyId ?? ''));
     }
-    const [user] = usersOf(identity, method);
-    const existing = await this.listUserKeys(method, user);
-    if (existing.length >= AWS_IAM_MAX_KEYS_PER_USER) {
-      const got = existing.map((k) => `${k.AccessKeyId} (${k.Status ?? 'unknown'})`).join(' and ');
-      throw new ProviderError({
+    if (pair) {
+      const holder = listed.find((l) => l.keys.some((k) => k.AccessKeyId === pair.accessKeyId));
+      if (!holder) {
+        throw providerError({
+          provider: PROVIDER,
+          operation: method,
+          keyId: pair.accessKeyId,
+          code: 'PROVIDER_DRAWS_KEYS',
+          message:
+            `IAM draws access keys itself and cannot register a given pair: got access key ID ${pair.accessKeyId}. ` +
+            `Use provider-drawn keys: call addKey without a pair and deliver the returned pair through the store (external delivery).`,
+        });
+      }
+      if (holder.user !== target.user) {
+        throw providerError({
+          provider: PROVIDER,
+          operation: method,
+          keyId: pair.accessKeyId,
+          code: 'KEY_EXISTS',
+          message: `the access key exists on user ${holder.user}, not on the user this rotation re-keys (${target.user}): got it among ${holder.user}'s keys. Check the plan's current and previous key IDs; nothing was changed.`,
+        });
+      }
+      const meta = holder.keys.find((k) => k.AccessKeyId === pair.accessKeyId)!;
+      if (meta.Status !== 'Active') {
+        throw providerError({
+          provider: PROVIDER,
+          operation: method,
+          keyId: pair.accessKeyId,
+          code: 'KEY_EXISTS',
+          message: `the access key exists but is ${meta.Status ?? 'not active'}: got status ${meta.Status ?? 'unknown'} on user ${holder.user}. A disabled key is being retired: start a new rotation; nothing was changed.`,
+        });
+      }
+      await this.checkSecret(method, holder.user, pair);
+      return pair;
+    }
+    const user = target.user;
+    const keeps = target.keys.filter((k) => !remove.includes(k));
+    if (keeps.length >= AWS_IAM_MAX_KEYS_PER_USER) {
+      const got = keeps.map((k) => `${k.AccessKeyId} (${k.Status ?? 'unknown'})`).join(' and ');
+      throw providerError({
         provider: PROVIDER,
         operation: method,
         code: 'KEY_LIMIT',
@@ -263,11 +304,25 @@ export class AwsIamClient implements ProviderClient {
           `Retire one of them first (disableKey, then deleteKey), then add the new key; nothing was changed.`,
       });
     }
-    const out = await this.call({ method, action: 'CreateAccessKey', user }, () =>
-      this.createClient.send(new CreateAccessKeyCommand({ UserName: user })), [], (o) => o.AccessKey?.AccessKeyId);
+    for (const old of remove) {
+      // only ever the plan's previous key (planAlternate checked it)
+      if (old.Status === 'Active') {
+        await this.call({ method, action: 'UpdateAccessKey', user, keyId: old.AccessKeyId }, () =>
+          this.client.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: old.AccessKeyId, Status: 'Inactive' })), ['NoSuchEntity']);
+      }
+      await this.call({ method, action: 'DeleteAccessKey', user, keyId: old.AccessKeyId }, () =>
+        this.client.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: old.AccessKeyId })), ['NoSuchEntity']);
+    }
+    let out;
+    try {
+      out = await this.call({ method, action: 'CreateAccessKey', user }, () =>
+        this.createClient.send(new CreateAccessKeyCommand({ UserName: user })), [], (o) => o.AccessKey?.AccessKeyId);
+    } catch (error) {
+      throw await this.afterFailedCreate(user, error);
+    }
     const key = out?.AccessKey;
     if (!key?.AccessKeyId || !key.SecretAccessKey) {
-      throw new ProviderError({
+      throw providerError({
         provider: PROVIDER,
         operation: method,
         code: 'PROVIDER_ERROR',
@@ -294,38 +349,70 @@ export class AwsIamClient implements ProviderClient {
     return result;
   }
 
-  /** UpdateAccessKey Status=Inactive. A key that no longer exists is already disabled: no error. */
+  /**
+   * UpdateAccessKey Status=Inactive. A key on none of the identity's users is done only when IAM
+   * shows it absent (GetAccessKeyLastUsed: NoSuchEntity); a key of another user is refused
+   * (`WRONG_OWNER`).
+   */
   public async disableKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     const method = 'disableKey';
-    const user = await this.ownerOf(method, identity, accessKeyId);
-    if (user === undefined) return;
+    const owner = await this.ownerOf(method, identity, accessKeyId);
+    if (owner === undefined) return;
+    if (owner.status === 'Inactive') return;
+    const user = owner.user;
     await this.call({ method, action: 'UpdateAccessKey', user, keyId: accessKeyId }, () =>
       this.client.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: accessKeyId, Status: 'Inactive' })), ['NoSuchEntity']);
   }
 
-  /** DeleteAccessKey. Deleting an absent key is not an error. */
+  /** DeleteAccessKey. Absent: as for `disableKey`. */
   public async deleteKey(identity: IdentitySpec, accessKeyId: string): Promise<void> {
     const method = 'deleteKey';
-    const user = await this.ownerOf(method, identity, accessKeyId);
-    if (user === undefined) return;
+    const owner = await this.ownerOf(method, identity, accessKeyId);
+    if (owner === undefined) return;
+    const user = owner.user;
     await this.call({ method, action: 'DeleteAccessKey', user, keyId: accessKeyId }, () =>
       this.client.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: accessKeyId })), ['NoSuchEntity']);
   }
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /** The user holding the key: the identity's user, or (alternating) whichever lists it; undefined if none does. */
-  private async ownerOf(method: string, identity: IdentitySpec, accessKeyId: string): Promise<string | undefined> {
+  /**
+   * The user of the identity holding the key (listed), or undefined when IAM shows the key absent:
+   * not on any of the identity's users (an absent user holds no key), and GetAccessKeyLastUsed
+   * answers NoSuchEntity for it. A key IAM reports under another user is refused (`WRONG_OWNER`);
+   * any other answer to that lookup fails (the key is not proven absent).
+   */
+  private async ownerOf(method: string, identity: IdentitySpec, accessKeyId: string): Promise<{ user: string; status?: string } | undefined> {
     if (!ACCESS_KEY_ID.test(accessKeyId)) {
       throw new ValidationError(
         `aws-iam ${method} access key ID must be 16-128 letters, digits or underscores: got "${accessKeyId}". Pass the AccessKeyId IAM returned.`,
       );
     }
     const users = usersOf(identity, method);
-    if (users.length === 1) return users[0];
     for (const user of users) {
-      const keys = await this.listUserKeys(method, user, accessKeyId);
-      if (keys.some((k) => k.AccessKeyId === accessKeyId)) return user;
+      const keys = await this.listUserKeys(method, user, accessKeyId, true);
+      const found = keys.find((k) => k.AccessKeyId === accessKeyId);
+      if (found) return { user, status: found.Status };
+    }
+    const last = await this.call({ method, action: 'GetAccessKeyLastUsed', keyId: accessKeyId }, () =>
+      this.client.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })), ['NoSuchEntity']);
+    if (last?.UserName) {
+      throw providerError({
+        provider: PROVIDER,
+        operation: method,
+        keyId: accessKeyId,
+        code: 'WRONG_OWNER',
+        message: `the key belongs to another IAM user: got ${last.UserName}, expected ${users.join(' or ')}. rekey only touches keys of the credential's own identity; check the key ID in the ledger.`,
+      });
+    }
+    if (last !== undefined) {
+      throw providerError({
+        provider: PROVIDER,
+        operation: method,
+        keyId: accessKeyId,
+        code: 'PROVIDER_ERROR',
+        message: `IAM GetAccessKeyLastUsed named no owner for a key on none of ${users.join(', ')}: got an answer without UserName. The key is not proven absent; check it in IAM, then re-run.`,
+      });
     }
     this.logger.log('info', `${PROVIDER} ${method}: key absent`, {
       provider: PROVIDER,
@@ -337,13 +424,74 @@ export class AwsIamClient implements ProviderClient {
     return undefined;
   }
 
+  /**
+   * Is `pair` the key's pair? One `GetUser` signed by it: IAM verifies the signature before any
+   * permission, so success or AccessDenied means the same secret.
+   */
+  private async checkSecret(method: string, user: string, pair: KeyPair): Promise<void> {
+    const probe = new IAMClient({
+      region: this.connection.region ?? 'us-east-1',
+      endpoint: this.connection.endpoint,
+      maxAttempts: 1,
+      credentials: async () => ({ accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey.reveal() }),
+      requestHandler: this.client.config.requestHandler,
+    });
+    probe.middlewareStack.add(keepTransportErrorCode, { step: 'deserialize', priority: 'low', name: 'rekeyKeepTransportErrorCode' });
+    try {
+      await this.call({ method, action: 'GetUser', user, keyId: pair.accessKeyId }, () => probe.send(new GetUserCommand({})), ['AccessDenied']);
+    } catch (error) {
+      if (error instanceof ProviderError && (error.providerCode === 'SignatureDoesNotMatch' || error.providerCode === 'InvalidClientTokenId')) {
+        throw providerError({
+          provider: PROVIDER,
+          operation: method,
+          keyId: pair.accessKeyId,
+          code: 'KEY_EXISTS',
+          status: error.status,
+          providerCode: error.providerCode,
+          message: `the access key exists on user ${user} with another secret: got HTTP ${error.status ?? '?'} ${error.providerCode} for a call signed with the given pair. rekey never overwrites a key: start a new rotation; nothing was changed.`,
+        });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * CreateAccessKey failed. When IAM refused it cleanly (a 4xx other than a throttle) nothing was
+   * created; otherwise (no answer, a timeout, 5xx) IAM may have created a key whose secret is
+   * lost: list the user's keys and say which exist (key IDs only).
+   */
+  private async afterFailedCreate(user: string, error: unknown): Promise<unknown> {
+    if (!(error instanceof ProviderError)) return error;
+    const clean = error.status !== undefined && error.status < 500 && error.providerCode !== 'Throttling';
+    if (clean) return error;
+    let now: string;
+    try {
+      const keys = await this.listUserKeys('addKey', user);
+      now = keys.length === 0 ? 'none' : keys.map((k) => `${k.AccessKeyId} (${k.Status ?? 'unknown'})`).join(', ');
+    } catch (listError) {
+      now = `unknown (ListAccessKeys failed too: ${listError instanceof Error ? listError.message : String(listError)})`;
+    }
+    return providerError({
+      provider: PROVIDER,
+      operation: 'addKey',
+      code: 'KEY_STATE_UNKNOWN',
+      status: error.status,
+      providerCode: error.providerCode,
+      message:
+        `IAM CreateAccessKey for user ${user} failed and may have created a key whose secret was lost: got ${error.providerCode ?? 'an error'} (${error.message}). ` +
+        `Keys of ${user} now: ${now}. Delete any key there that is not in the plan (deleteKey), then re-run the step.`,
+      cause: error,
+    });
+  }
+
   /** ListAccessKeys, following Marker while IsTruncated. */
-  private async listUserKeys(method: string, user: string, keyId?: string): Promise<AccessKeyMetadata[]> {
+  private async listUserKeys(method: string, user: string, keyId?: string, absentUserIsEmpty = false): Promise<AccessKeyMetadata[]> {
     const keys: AccessKeyMetadata[] = [];
     let marker: string | undefined;
     do {
       const out = await this.call({ method, action: 'ListAccessKeys', user, keyId }, () =>
-        this.client.send(new ListAccessKeysCommand({ UserName: user, Marker: marker })));
+        this.client.send(new ListAccessKeysCommand({ UserName: user, Marker: marker })), absentUserIsEmpty ? ['NoSuchEntity'] : []);
+      if (out === undefined) return [];
       keys.push(...(out?.AccessKeyMetadata ?? []));
       marker = out?.IsTruncated ? out.Marker : undefined;
     } while (marker);
@@ -424,8 +572,8 @@ export class AwsIamClient implements ProviderClient {
       const status = e.$metadata.httpStatusCode;
       const attempts = e.$metadata.attempts ?? 1;
       const http = `HTTP ${status ?? '?'} ${code}`;
-      const err = (text: string, errorCode = 'PROVIDER_ERROR') =>
-        new ProviderError({ ...base, status, providerCode: code, code: errorCode, message: text });
+      const err = (text: string, errorCode: ProviderErrorCode = 'PROVIDER_ERROR') =>
+        providerError({ ...base, status, providerCode: code, code: errorCode, message: text });
       switch (code) {
         case 'InvalidClientTokenId':
           return err(
@@ -455,6 +603,7 @@ export class AwsIamClient implements ProviderClient {
           return err(
             `IAM ${action} exceeded a quota (${http}): got "${message}". ` +
               `An IAM user holds at most ${AWS_IAM_MAX_KEYS_PER_USER} access keys: retire one (disableKey, then deleteKey) first.`,
+            'KEY_LIMIT',
           );
         case 'EntityAlreadyExists':
           return err(`IAM ${action} found the entity already there (${http}): got "${message}". Another process changed IAM at the same time; re-run the step.`);
@@ -470,16 +619,19 @@ export class AwsIamClient implements ProviderClient {
       }
     }
     const code = e.code ?? e.name ?? 'Error';
-    if (e.name === 'TimeoutError' || code === 'ETIMEDOUT') {
-      return new ProviderError({
+    // one classification for every client (lib/providers/http.ts)
+    const kind = classifyTransportFailure(cause).kind;
+    const maybe = /^(Get|List)/.test(action) ? '' : ` IAM may have applied ${action} before the answer was lost: re-run the step (it looks before it acts).`;
+    if (kind === 'PROVIDER_TIMEOUT') {
+      return providerError({
         ...base,
         providerCode: code,
         code: 'PROVIDER_TIMEOUT',
-        message: `IAM at ${this.endpoint} did not answer ${action} within ${this.timeoutMs} ms: got ${code}. Check the endpoint and the network, or raise connection.timeoutMs.`,
+        message: `IAM at ${this.endpoint} did not answer ${action} within ${this.timeoutMs} ms: got ${code}. Check the endpoint and the network, or raise connection.timeoutMs.${maybe}`,
       });
     }
-    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/.test(code)) {
-      return new ProviderError({
+    if (kind === 'PROVIDER_TLS') {
+      return providerError({
         ...base,
         providerCode: code,
         code: 'PROVIDER_TLS',
@@ -488,20 +640,21 @@ export class AwsIamClient implements ProviderClient {
           `Set connection.caPem to the CA certificate that signed the endpoint's certificate, or fix the endpoint's certificate.`,
       });
     }
-    if (/^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(code)) {
-      return new ProviderError({
+    if (kind === 'PROVIDER_UNREACHABLE') {
+      return providerError({
         ...base,
         providerCode: code,
         code: 'PROVIDER_UNREACHABLE',
         message:
           `cannot reach IAM at ${this.endpoint} (${action}): got ${code}. ` +
-          `Check connection.endpoint, DNS, and that the rotation Job's NetworkPolicy allows egress to it.`,
+          `Check connection.endpoint, DNS, and that the rotation Job's NetworkPolicy allows egress to it.${maybe}`,
       });
     }
-    return new ProviderError({
+    return providerError({
       ...base,
       providerCode: code,
-      message: `IAM ${action} failed before an answer arrived: got ${code} (${message}). Check connection.endpoint and the network.`,
+      code: 'PROVIDER_ERROR',
+      message: `IAM ${action} failed before an answer arrived: got ${code} (${message}). Check connection.endpoint and the network.${maybe}`,
     });
   }
 }
@@ -549,36 +702,6 @@ export function alternateUser(identity: IdentitySpec, currentUser: string): stri
   return currentUser === a ? b : a;
 }
 
-/**
- * One alternating-users rotation, as AWS Secrets Manager does it: picks the user that is not
- * current, makes room there if it already has two keys (deletes an inactive key first, else
- * its oldest, disabling it before deletion), and creates the new key there. The current user's
- * key stays valid; consumers move to `result.user`, then the retire step revokes the old key.
- */
-export async function addKeyToAlternateUser(
-  client: AwsIamClient,
-  identity: IdentitySpec,
-  currentUser: string,
-): Promise<AlternatingKeyResult> {
-  if (identity.kind !== 'alternatingUsers') {
-    throw new ValidationError(
-      `aws-iam identity "${identity.name}" kind must be alternatingUsers for addKeyToAlternateUser: got ${identity.kind}. Call addKey for a user identity.`,
-    );
-  }
-  const user = alternateUser(identity, currentUser);
-  const target: IdentitySpec = { kind: 'user', name: user };
-  const keys = await client.listKeys(target);
-  const removedKeyIds: string[] = [];
-  if (keys.length >= AWS_IAM_MAX_KEYS_PER_USER) {
-    const victim = keys.find((k) => k.status === 'inactive') ?? keys[0];
-    if (victim.status === 'active') await client.disableKey(target, victim.accessKeyId);
-    await client.deleteKey(target, victim.accessKeyId);
-    removedKeyIds.push(victim.accessKeyId);
-  }
-  const pair = await client.addKey(target);
-  return { user, previousUser: currentUser, pair, removedKeyIds };
-}
-
 /** JSON with object keys sorted at every level (arrays keep their order). */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
@@ -621,10 +744,10 @@ function usersOf(identity: IdentitySpec, method: string): readonly string[] {
       users = alternatingUserNames(identity);
       break;
     default:
-      throw new ProviderError({
+      throw providerError({
         provider: PROVIDER,
         operation: method,
-        code: 'IDENTITY_KIND_UNSUPPORTED',
+        code: identity.kind === 'root' ? 'ROOT_ROTATION_UNSUPPORTED' : 'IDENTITY_KIND_UNSUPPORTED',
         message:
           `IAM supports identity kinds user and alternatingUsers: got ${identity.kind} for "${identity.name}". ` +
           `Use kind user (two overlapping keys) or alternatingUsers (two users) for aws-iam.`,

@@ -8,7 +8,6 @@ import aws4 from 'aws4';
 import { ProviderError, ValidationError } from '../../../lib/core/errors.js';
 import { MemoryLogger } from '../../../lib/core/log.js';
 import {
-  addKeyToAlternateUser,
   alternateUser,
   AwsIamClient,
   canonicalJson,
@@ -230,8 +229,9 @@ describe('AwsIamClient single-user rotation', () => {
       'ListAccessKeys:200', 'CreateAccessKey:200',
       'ListAccessKeys:200', 'CreateAccessKey:200',
       'ListAccessKeys:200',
-      'UpdateAccessKey:200',
-      'DeleteAccessKey:200',
+      // disable and delete look first: the key must be on the identity's user
+      'ListAccessKeys:200', 'UpdateAccessKey:200',
+      'ListAccessKeys:200', 'DeleteAccessKey:200',
     ]);
     expect(server.requests.find((r) => r.action === 'UpdateAccessKey')!.params).toEqual({
       Action: 'UpdateAccessKey', Version: '2010-05-08', UserName: 'app-reader', AccessKeyId: key1.accessKeyId, Status: 'Inactive',
@@ -248,11 +248,15 @@ describe('AwsIamClient single-user rotation', () => {
     await iam.deleteKey(USER, key.accessKeyId);
     await iam.disableKey(USER, key.accessKeyId);
 
-    expect(server.requests.slice(-2).map((r) => `${r.action}:${r.status}:${r.code}`)).toEqual([
-      'DeleteAccessKey:404:NoSuchEntity',
-      'UpdateAccessKey:404:NoSuchEntity',
+    // absent is shown by IAM itself: not on the user, and GetAccessKeyLastUsed knows no such key
+    expect(server.requests.slice(-4).map((r) => `${r.action}:${r.status}:${r.code}`)).toEqual([
+      'ListAccessKeys:200:undefined',
+      'GetAccessKeyLastUsed:404:NoSuchEntity',
+      'ListAccessKeys:200:undefined',
+      'GetAccessKeyLastUsed:404:NoSuchEntity',
     ]);
-    expect(logger.records.slice(-1)[0]).toMatchObject({ operation: 'UpdateAccessKey', status: 404, providerCode: 'NoSuchEntity', outcome: 'tolerated' });
+    expect(logger.records.slice(-2)[0]).toMatchObject({ operation: 'GetAccessKeyLastUsed', status: 404, providerCode: 'NoSuchEntity', outcome: 'tolerated' });
+    expect(logger.records.slice(-1)[0]).toMatchObject({ operation: 'disableKey', keyId: key.accessKeyId, status: 'absent' });
   });
 
   it('refuses a third key before any change, naming the user and both key IDs', async () => {
@@ -288,7 +292,8 @@ describe('AwsIamClient single-user rotation', () => {
         'Use provider-drawn keys: call addKey without a pair and deliver the returned pair through the store (external delivery).',
     );
     expect(error.message.includes('fake-given-secret')).toBe(false);
-    expect(server.requests).toEqual([]);
+    // it looked whether the pair is already registered (an idempotent re-run), and changed nothing
+    expect(actionsSince(0)).toEqual(['ListAccessKeys']);
   });
 
   it('maps LimitExceeded from IAM itself (a key added concurrently between list and create)', async () => {
@@ -331,15 +336,17 @@ describe('AwsIamClient alternating users', () => {
 
     const holders: string[] = [];
     for (let rotation = 1; rotation <= 3; rotation++) {
-      // WHEN a rotation re-keys the user not in use
-      const result = await addKeyToAlternateUser(iam, ETL, current.user);
-      holders.push(result.user);
-      // THEN the result says which user holds the new key, and that key authenticates
-      expect(result.previousUser).toBe(current.user);
-      expect(result.removedKeyIds).toEqual([]);
-      await clientFor(result.pair).checkAdmin();
+      // WHEN a rotation re-keys the user not in use (the plan names the current key)
+      const pair = await iam.addKey(ETL, undefined, { currentKeyId: current.pair.accessKeyId });
+      const user = (await iam.listKeys(ETL)).find((k) => k.accessKeyId === pair.accessKeyId)!.owner;
+      holders.push(user);
+      // THEN the new key is on the other user and authenticates
+      expect(user).toBe(alternateUser(ETL, current.user));
+      await clientFor(pair).checkAdmin();
       // AND the previous user's key is still valid until retire
       await clientFor(current.pair).checkAdmin();
+      // AND a re-run with the pair from the first run is idempotent
+      expect(await iam.addKey(ETL, pair, { currentKeyId: current.pair.accessKeyId })).toBe(pair);
 
       // WHEN retire disables then deletes the previous user's key
       await iam.disableKey(ETL, current.pair.accessKeyId);
@@ -348,49 +355,64 @@ describe('AwsIamClient alternating users', () => {
       const rejected = await rejection(() => clientFor(current.pair).checkAdmin());
       expect(rejected.providerCode).toBe('InvalidClientTokenId');
       expect(server.keysOf(current.user)).toEqual([]);
-      expect(server.keysOf(result.user)).toEqual([{ id: result.pair.accessKeyId, status: 'Active' }]);
-      current = { user: result.user, pair: result.pair };
+      expect(server.keysOf(user)).toEqual([{ id: pair.accessKeyId, status: 'Active' }]);
+      current = { user, pair };
     }
     expect(holders).toEqual(['etl-a', 'etl-b', 'etl-a']);
     expect((await iam.listKeys(ETL)).map((k) => [k.owner, k.status])).toEqual([['etl-a', 'active']]);
   });
 
-  it('makes room on the standby user: deletes its inactive key first, else disables and deletes its oldest', async () => {
+  it("removes only the plan's previous key from the standby user (disabled, then deleted)", async () => {
     await startServer();
     const iam = client();
     await iam.ensureIdentity(ETL);
-    // GIVEN etl-a (standby) holds an active and an inactive leftover key
-    const older = server.seedKey('etl-a');
-    const inactive = server.seedKey('etl-a');
-    server.keys.get(inactive.accessKeyId)!.status = 'Inactive';
+    // GIVEN consumers on etl-b's key, and etl-a holding the previous rotation's key
+    const current = server.seedKey('etl-b');
+    const previous = server.seedKey('etl-a');
 
-    // WHEN etl-b is current and a rotation runs
-    const first = await addKeyToAlternateUser(iam, ETL, 'etl-b');
-    // THEN the inactive key made room
-    expect(first.user).toBe('etl-a');
-    expect(first.removedKeyIds).toEqual([inactive.accessKeyId]);
-    expect(server.keysOf('etl-a')).toEqual([
-      { id: older.accessKeyId, status: 'Active' },
-      { id: first.pair.accessKeyId, status: 'Active' },
-    ]);
+    // WHEN a rotation names both
+    const pair = await iam.addKey(ETL, undefined, { currentKeyId: current.accessKeyId, previousKeyId: previous.accessKeyId });
 
-    // WHEN both keys of the standby user are active and another rotation targets it
-    const second = await addKeyToAlternateUser(iam, ETL, 'etl-b');
-    // THEN the oldest was disabled, then deleted
-    expect(second.removedKeyIds).toEqual([older.accessKeyId]);
-    expect(server.keysOf('etl-a').map((k) => k.id)).toEqual([first.pair.accessKeyId, second.pair.accessKeyId]);
-    const calls = server.requests.filter((r) => r.params.AccessKeyId === older.accessKeyId).map((r) => r.action);
+    // THEN the previous key was disabled, then deleted, and the new key took its place
+    expect(server.keysOf('etl-a')).toEqual([{ id: pair.accessKeyId, status: 'Active' }]);
+    expect(server.keysOf('etl-b')).toEqual([{ id: current.accessKeyId, status: 'Active' }]);
+    const calls = server.requests.filter((r) => r.params.AccessKeyId === previous.accessKeyId).map((r) => r.action);
     expect(calls).toEqual(['UpdateAccessKey', 'DeleteAccessKey']);
   });
 
-  it('needs the current user: addKey refuses, and a user outside the pair is refused', async () => {
+  it('GIVEN a stale caller WHEN the standby user holds a key that is not the plan\'s previous key THEN UNEXPECTED_KEY before any change', async () => {
+    // the bug: the oldest active key of "whichever user the caller calls standby" was deleted, with no in-use check
     await startServer();
     const iam = client();
-    const viaAddKey = await rejection(() => iam.addKey(ETL));
-    expect(viaAddKey.message).toBe(
-      'aws-iam addKey: identity "etl" alternates between two users, so the new key\'s user depends on which one is current: got users etl-a and etl-b. ' +
-        'Call addKeyToAlternateUser(client, identity, currentUser), which re-keys the user not in use.',
+    await iam.ensureIdentity(ETL);
+    const old = server.seedKey('etl-a');
+    const inUse = server.seedKey('etl-b');
+    const before = server.snapshot();
+    const n = server.requests.length;
+
+    // WHEN a stale plan says the current key is etl-a's old one (consumers are on etl-b's)
+    const stale = await rejection(() => iam.addKey(ETL, undefined, { currentKeyId: old.accessKeyId, previousKeyId: 'AKIAFAKENOTINPLAN0001' }));
+
+    // THEN nothing is touched: the key consumers use stays Active
+    expect(stale.code).toBe('UNEXPECTED_KEY');
+    expect(stale.message).toBe(
+      `aws-iam addKey: standby user etl-b holds a key other than the plan's previous key AKIAFAKENOTINPLAN0001: ${inUse.accessKeyId}: got etl-a [${old.accessKeyId}] and etl-b [${inUse.accessKeyId}]. ` +
+        "rekey revokes only the plan's previous key: check which key consumers use, finish or retry the previous rotation, or pass the right previousKeyId; nothing was changed",
     );
+    expect(server.snapshot()).toEqual(before);
+    expect(actionsSince(n)).toEqual(['ListAccessKeys', 'ListAccessKeys']);
+
+    // AND without a current key, keys that exist are refused too
+    const unnamed = await rejection(() => iam.addKey(ETL));
+    expect(unnamed.code).toBe('UNEXPECTED_KEY');
+    // AND a current key on neither user is refused
+    const unknown = await rejection(() => iam.addKey(ETL, undefined, { currentKeyId: 'AKIAFAKEUNKNOWN00001' }));
+    expect(unknown.message).toContain('the current key AKIAFAKEUNKNOWN00001 is on neither user');
+    expect(server.snapshot()).toEqual(before);
+  });
+
+  it('a user outside the pair is refused', async () => {
+    await startServer();
     expect(() => alternateUser(ETL, 'etl-c')).toThrow(
       new ValidationError('aws-iam identity "etl" current user must be one of its two users: got "etl-c". Pass etl-a or etl-b (the user whose key consumers hold now).'),
     );
@@ -589,7 +611,8 @@ describe('AwsIamClient pagination and logging', () => {
     const key2 = await iam.addKey(USER);
     await iam.disableKey(USER, key1.accessKeyId);
     await iam.deleteKey(USER, key1.accessKeyId);
-    await rejection(() => iam.addKey(USER, key2));
+    // the same key ID with another secret: refused after a signed check
+    await rejection(() => iam.addKey(USER, { accessKeyId: key2.accessKeyId, secretAccessKey: SecretValue.fromString('fake-other-secret-not-issued-00000000') }));
     server.injectFault({ action: 'DeleteAccessKey', times: 3 });
     await rejection(() => iam.deleteKey(USER, key2.accessKeyId));
 
@@ -599,9 +622,10 @@ describe('AwsIamClient pagination and logging', () => {
       'GetUser:null:404', 'CreateUser:null:200', 'PutUserPolicy:null:200',
       'ListAccessKeys:null:200', `CreateAccessKey:${key1.accessKeyId}:200`,
       'ListAccessKeys:null:200', `CreateAccessKey:${key2.accessKeyId}:200`,
-      `UpdateAccessKey:${key1.accessKeyId}:200`,
-      `DeleteAccessKey:${key1.accessKeyId}:200`,
-      `DeleteAccessKey:${key2.accessKeyId}:500`,
+      `ListAccessKeys:${key1.accessKeyId}:200`, `UpdateAccessKey:${key1.accessKeyId}:200`,
+      `ListAccessKeys:${key1.accessKeyId}:200`, `DeleteAccessKey:${key1.accessKeyId}:200`,
+      'ListAccessKeys:null:200', `GetUser:${key2.accessKeyId}:403`,
+      `ListAccessKeys:${key2.accessKeyId}:200`, `DeleteAccessKey:${key2.accessKeyId}:500`,
     ]);
     // the secrets drawn reached the caller only inside SecretValue
     expect(JSON.stringify(key1)).toBe(`{"accessKeyId":"${key1.accessKeyId}","secretAccessKey":"<redacted>"}`);
