@@ -63,12 +63,10 @@ export {
   AwsIamClient,
   AWS_IAM_MAX_KEYS_PER_USER,
   AWS_IAM_DEFAULT_ENDPOINT,
-  addKeyToAlternateUser,
   alternateUser,
   alternatingUserNames,
   type AwsIamClientProps,
   type AwsIamConnection,
-  type AlternatingKeyResult,
 } from './providers/aws-iam/client.js';
 export {
   verifyAccepted,
