@@ -19,6 +19,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SecretValue } from '../../lib/core/secret-value.js';
 import { decryptData, encryptData } from '../../lib/providers/minio/madmin.js';
 
 export interface FakeUser {
@@ -190,14 +191,14 @@ export class FakeMinioServer {
       const q = url.searchParams;
       const decrypt = async (): Promise<Record<string, unknown>> => {
         try {
-          plaintext = (await decryptData(this.opts.rootSecretKey, body)).toString('utf8');
+          plaintext = (await decryptData(SecretValue.fromString(this.opts.rootSecretKey), body)).toString('utf8');
         } catch (e) {
           throw new HttpFailure(400, 'XMinioAdminConfigBadJSON', `cannot decrypt: ${(e as Error).message}`);
         }
         return JSON.parse(plaintext) as Record<string, unknown>;
       };
       const encrypted = async (value: unknown): Promise<Buffer> =>
-        encryptData(this.opts.rootSecretKey, Buffer.from(JSON.stringify(value)), { algorithm: this.opts.answerAlgorithm ?? 2 });
+        encryptData(SecretValue.fromString(this.opts.rootSecretKey), Buffer.from(JSON.stringify(value)), { algorithm: this.opts.answerAlgorithm ?? 2 });
 
       switch (`${req.method} ${op}`) {
         case 'GET list-canned-policies': {

@@ -27,7 +27,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { ProviderError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { SecretValue } from '../../core/secret-value.js';
-import { decryptData, encryptData } from './madmin.js';
+import { MadminCipher } from './madmin.js';
 import { ProviderHttp, classifyTransportFailure, type HttpAnswer, type HttpExchange } from '../http.js';
 import { providerError, type AddKeyOptions, type IdentitySpec, type KeyInfo, type KeyPair, type PolicySpec, type ProviderClient, type ProviderConnection, type ProviderErrorCode } from '../provider.js';
 import { probeSecret } from '../s3/probe.js';
@@ -135,6 +135,8 @@ export class MinioAdminClient implements ProviderClient {
   private readonly algorithm: 0 | 1 | 2;
   private readonly transport: AdminTransport;
   private readonly http?: ProviderHttp;
+  /** madmin bodies: one Argon2id derivation per run for requests (fresh nonce per body), answers' keys cached per salt. */
+  private readonly cipher: MadminCipher;
   private readonly logger?: Logger;
 
   public constructor(conn: ProviderConnection, props: MinioAdminClientProps) {
@@ -153,6 +155,7 @@ export class MinioAdminClient implements ProviderClient {
     this.clock = props.clock ?? (() => new Date());
     this.random = props.random ?? randomBytes;
     this.algorithm = props.algorithm ?? 0;
+    this.cipher = new MadminCipher(conn.admin.secretAccessKey, { algorithm: this.algorithm, random: this.random });
     if (props.transport) {
       this.transport = props.transport;
     } else {
@@ -460,7 +463,7 @@ export class MinioAdminClient implements ProviderClient {
       const body =
         call.body === undefined || call.plainBody
           ? plain
-          : await encryptData(this.conn.admin.secretAccessKey, plain, { algorithm: this.algorithm, salt: this.random(32), nonce: this.random(8) });
+          : await this.cipher.encrypt(plain);
       const req = await this.signRequest(call.method, call.path, call.query ?? {}, body, this.clock());
       let res: AdminHttpResponse;
       try {
@@ -491,7 +494,7 @@ export class MinioAdminClient implements ProviderClient {
 
   private async decryptAnswer(call: AdminCall, body: Buffer): Promise<Buffer> {
     try {
-      return await decryptData(this.conn.admin.secretAccessKey, body);
+      return await this.cipher.decrypt(body);
     } catch (cause) {
       throw this.error(call.operation, call.keyId, `the answer of ${call.path.slice(1)} cannot be decrypted with the admin secret: got ${body.length} bytes (${(cause as Error).message}). Check that the endpoint is a MinIO/RustFS admin API and the admin credential is the one the server knows.`, { cause });
     }

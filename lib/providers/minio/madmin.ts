@@ -14,8 +14,18 @@
  *
  * The primitives come from libraries (Argon2id: hash-wasm, pure WebAssembly and bundleable;
  * AES-GCM, ChaCha20-Poly1305, PBKDF2: node:crypto); this file is only the format glue.
+ *
+ * The password is always a `SecretValue`; plaintexts are bytes (a request body can carry a
+ * secret key: callers wipe nothing, but never hold it as a `string` in a public signature).
+ *
+ * Key reuse ({@link MadminCipher}): every body carries its own salt and nonce and the server
+ * derives the key from the salt it reads (madmin-go's DecryptData), so a client may derive the
+ * Argon2id key for one salt once per run and encrypt every body with it under a FRESH random
+ * 8-byte nonce: the AEAD nonce (nonce || counter) never repeats for a key. That turns one
+ * ~0.1 s derivation per call into one per run.
  */
 import { createCipheriv, createDecipheriv, pbkdf2, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { argon2id } from 'hash-wasm';
 import { RekeyError } from '../../core/errors.js';
 import { SecretValue } from '../../core/secret-value.js';
@@ -59,26 +69,32 @@ const ID_NAMES = '0x00 Argon2id+AES-256-GCM, 0x01 Argon2id+ChaCha20-Poly1305, 0x
  * Encrypts `plaintext` the way `madmin.EncryptData(password, plaintext)` does.
  * Every call derives a fresh key from a fresh salt (one Argon2id, ~0.1 s, for IDs 0 and 1).
  */
-export async function encryptData(
-  password: SecretValue | string,
-  plaintext: Buffer,
-  opts: EncryptDataOptions = {},
-): Promise<Buffer> {
-  const id = opts.algorithm ?? MadminAlgorithm.ARGON2ID_AES_GCM;
-  if (id !== 0 && id !== 1 && id !== 2) {
-    throw new MadminCryptoError(
-      `madmin encryptData algorithm is unknown: got ${String(id)}. Use ${ID_NAMES}.`,
-    );
-  }
+export async function encryptData(password: SecretValue, plaintext: Buffer, opts: EncryptDataOptions = {}): Promise<Buffer> {
+  const id = checkId(opts.algorithm ?? MadminAlgorithm.ARGON2ID_AES_GCM);
   const salt = opts.salt ?? randomBytes(SALT_LEN);
   const nonce = opts.nonce ?? randomBytes(NONCE_LEN);
+  checkSaltNonce(salt, nonce);
+  const key = await deriveKey(passwordBytes(password, 'encryptData'), salt, id);
+  return sealBody(id, key, salt, nonce, plaintext);
+}
+
+function checkId(id: number): 0 | 1 | 2 {
+  if (id !== 0 && id !== 1 && id !== 2) {
+    throw new MadminCryptoError(`madmin encryptData algorithm is unknown: got ${String(id)}. Use ${ID_NAMES}.`);
+  }
+  return id;
+}
+
+function checkSaltNonce(salt: Buffer, nonce: Buffer): void {
   if (salt.length !== SALT_LEN) {
     throw new MadminCryptoError(`madmin encryptData salt must be ${SALT_LEN} bytes: got ${salt.length}. Pass 32 bytes or leave it unset.`);
   }
   if (nonce.length !== NONCE_LEN) {
     throw new MadminCryptoError(`madmin encryptData nonce must be ${NONCE_LEN} bytes: got ${nonce.length}. Pass 8 bytes or leave it unset.`);
   }
-  const key = await deriveKey(passwordBytes(password, 'encryptData'), salt, id);
+}
+
+function sealBody(id: number, key: Buffer, salt: Buffer, nonce: Buffer, plaintext: Buffer): Buffer {
   const aead = aeadFor(id, key);
   const tag0 = aead.seal(streamNonce(nonce, 0), EMPTY, EMPTY);
   const parts: Buffer[] = [salt, Buffer.of(id), nonce];
@@ -92,7 +108,11 @@ export async function encryptData(
 }
 
 /** Decrypts a body made by `madmin.EncryptData` (any of the three IDs) with `password`. */
-export async function decryptData(password: SecretValue | string, data: Buffer): Promise<Buffer> {
+export async function decryptData(password: SecretValue, data: Buffer): Promise<Buffer> {
+  return openBody(data, (salt, id) => deriveKey(passwordBytes(password, 'decryptData'), salt, id));
+}
+
+async function openBody(data: Buffer, keyFor: (salt: Buffer, id: number) => Promise<Buffer>): Promise<Buffer> {
   if (data.length < HEADER_LEN + TAG_LEN) {
     throw new MadminCryptoError(
       `madmin decryptData body is too short: got ${data.length} bytes. A madmin body has at least ${HEADER_LEN + TAG_LEN} bytes (salt, ID, nonce, one tag); the body was truncated or is not madmin-encrypted.`,
@@ -107,7 +127,7 @@ export async function decryptData(password: SecretValue | string, data: Buffer):
     );
   }
   const stream = data.subarray(HEADER_LEN);
-  const key = await deriveKey(passwordBytes(password, 'decryptData'), salt, id);
+  const key = await keyFor(salt, id);
   const aead = aeadFor(id, key);
   const tag0 = aead.seal(streamNonce(nonce, 0), EMPTY, EMPTY);
   const sealed = FRAGMENT + TAG_LEN;
@@ -132,10 +152,86 @@ export async function decryptData(password: SecretValue | string, data: Buffer):
   return Buffer.concat(out);
 }
 
+/** Options of {@link MadminCipher}. */
+export interface MadminCipherOptions {
+  /** Algorithm ID for bodies it encrypts. @default 0 (Argon2id + AES-256-GCM) */
+  readonly algorithm?: 0 | 1 | 2;
+  /** Randomness for the salt (once) and the nonces (every body). @default - node:crypto randomBytes */
+  readonly random?: (n: number) => Buffer;
+  /** How many derived keys of answers (by salt) to keep. @default 16 */
+  readonly maxCachedKeys?: number;
+}
+
+/**
+ * madmin encryption for one password over a run: derives the key for its own salt ONCE and
+ * seals every body with a fresh nonce; decrypting caches the key per (salt, ID) it meets
+ * (bounded). Bodies are byte-for-byte what `madmin.EncryptData` would produce for that salt and
+ * nonce, so any madmin server (MinIO, RustFS) reads them.
+ */
+export class MadminCipher {
+  readonly #password: SecretValue;
+  readonly #id: 0 | 1 | 2;
+  readonly #random: (n: number) => Buffer;
+  readonly #max: number;
+  #own?: Promise<{ salt: Buffer; key: Buffer }>;
+  readonly #keys = new Map<string, Promise<Buffer>>();
+
+  public constructor(password: SecretValue, opts: MadminCipherOptions = {}) {
+    passwordBytes(password, 'MadminCipher');
+    this.#password = password;
+    this.#id = checkId(opts.algorithm ?? MadminAlgorithm.ARGON2ID_AES_GCM);
+    this.#random = opts.random ?? randomBytes;
+    this.#max = opts.maxCachedKeys ?? 16;
+  }
+
+  /** Encrypts with the run's salt and key and a fresh nonce. */
+  public async encrypt(plaintext: Buffer): Promise<Buffer> {
+    if (!this.#own) {
+      const salt = this.#random(SALT_LEN);
+      this.#own = deriveKey(passwordBytes(this.#password, 'encryptData'), salt, this.#id).then((key) => ({ salt, key }));
+      this.#own.catch(() => (this.#own = undefined));
+    }
+    const { salt, key } = await this.#own;
+    const nonce = this.#random(NONCE_LEN);
+    checkSaltNonce(salt, nonce);
+    return sealBody(this.#id, key, salt, nonce, plaintext);
+  }
+
+  /** Decrypts any madmin body; the key per (salt, ID) is derived once. */
+  public async decrypt(data: Buffer): Promise<Buffer> {
+    return openBody(data, (salt, id) => {
+      const k = `${id}:${salt.toString('hex')}`;
+      let key = this.#keys.get(k);
+      if (!key) {
+        key = deriveKey(passwordBytes(this.#password, 'decryptData'), Buffer.from(salt), id);
+        key.catch(() => this.#keys.delete(k));
+        if (this.#keys.size >= this.#max) this.#keys.delete(this.#keys.keys().next().value as string);
+        this.#keys.set(k, key);
+      }
+      return key;
+    });
+  }
+
+  public toString(): string {
+    return 'MadminCipher(<redacted>)';
+  }
+
+  public toJSON(): string {
+    return 'MadminCipher(<redacted>)';
+  }
+
+  public [inspect.custom](): string {
+    return 'MadminCipher(<redacted>)';
+  }
+}
+
 const EMPTY = Buffer.alloc(0);
 
-function passwordBytes(password: SecretValue | string, where: string): Buffer {
-  const bytes = typeof password === 'string' ? Buffer.from(password, 'utf8') : password.revealBytes();
+function passwordBytes(password: SecretValue, where: string): Buffer {
+  if (!(password instanceof SecretValue)) {
+    throw new MadminCryptoError(`madmin ${where} password must be a SecretValue: got ${typeof password}. Wrap it with SecretValue.fromString (never pass a plain string).`);
+  }
+  const bytes = password.revealBytes();
   if (bytes.length === 0) {
     throw new MadminCryptoError(`madmin ${where} password is empty: got 0 bytes. Pass the admin secret key.`);
   }
