@@ -10,7 +10,8 @@ export interface Logger {
 
 /**
  * Writes one JSON line per record to a stream (stderr by default).
- * A `SecretValue` passed by mistake serializes as `<redacted>`.
+ * A `SecretValue` passed by mistake serializes as `<redacted>`; raw bytes (a `Buffer` or any
+ * typed array, e.g. from `SecretValue.revealBytes()`) as `<N bytes>`, never their content.
  */
 export class JsonLineLogger implements Logger {
   public constructor(
@@ -37,6 +38,11 @@ export class MemoryLogger implements Logger {
 /** Drops everything. */
 export const NULL_LOGGER: Logger = { log: () => undefined };
 
-function redact(_key: string, value: unknown): unknown {
-  return value instanceof SecretValue ? value.toJSON() : value;
+function redact(this: unknown, key: string, value: unknown): unknown {
+  if (value instanceof SecretValue) return value.toJSON();
+  // JSON.stringify has already turned a Buffer into {type:'Buffer',data:[…]}: look at the holder's original
+  const original = this !== null && typeof this === 'object' ? (this as Record<string, unknown>)[key] : undefined;
+  if (Buffer.isBuffer(original) || ArrayBuffer.isView(original)) return `<${(original as ArrayBufferView).byteLength} bytes>`;
+  if (ArrayBuffer.isView(value)) return `<${value.byteLength} bytes>`;
+  return value;
 }
