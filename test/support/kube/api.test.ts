@@ -13,6 +13,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 
+import { res } from './resources.js';
 import { startFakeKube, type FakeKube } from './server.js';
 
 let kube: FakeKube;
@@ -123,6 +124,94 @@ describe('CoreV1Api CRUD', () => {
     // THEN 422 with the field error
     expect(bad.code).toBe(422);
     expect(bad.body).toMatchObject({ reason: 'Invalid', message: 'Pod "p" is invalid: spec.containers[0].name: Required value' });
+  });
+});
+
+describe('registry rules', () => {
+  it('turns Secret stringData into base64 data and never stores stringData', async () => {
+    // GIVEN a Secret written with stringData
+    const core = kc.makeApiClient(CoreV1Api);
+
+    // WHEN it is created and read back
+    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 's' }, stringData: { user: 'fake-user' } } });
+    const read = await core.readNamespacedSecret({ name: 's', namespace: 'default' });
+
+    // THEN data holds the base64 value and stringData is gone
+    expect(read.data).toEqual({ user: Buffer.from('fake-user').toString('base64') });
+    expect(read.stringData).toBeUndefined();
+    expect(read.type).toBe('Opaque');
+  });
+
+  it('stores nothing on dryRun=All', async () => {
+    // GIVEN a ConfigMap
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'c' }, data: { a: '1' } } });
+    const rv = kube.store.revision;
+
+    // WHEN a create and a replace are sent with dryRun=All
+    const created = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'd' } }, dryRun: 'All' });
+    await core.replaceNamespacedConfigMap({ name: 'c', namespace: 'default', body: { metadata: { name: 'c' }, data: { a: '2' } }, dryRun: 'All' });
+
+    // THEN the answers look real but the store did not move
+    expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(kube.store.revision).toBe(rv);
+    expect(kube.registry.find(res('configmaps'), 'default', 'd')).toBeUndefined();
+    expect((await core.readNamespacedConfigMap({ name: 'c', namespace: 'default' })).data).toEqual({ a: '1' });
+  });
+
+  it('lists across namespaces and filters pods by status.phase', async () => {
+    // GIVEN pods in two namespaces, one of them marked Running through /status
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'other' } } });
+    const pod = (name: string) => ({ metadata: { name }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('a') });
+    await core.createNamespacedPod({ namespace: 'other', body: pod('b') });
+    const b = await core.readNamespacedPod({ name: 'b', namespace: 'other' });
+    await core.replaceNamespacedPodStatus({ name: 'b', namespace: 'other', body: { ...b, status: { phase: 'Running' } } });
+
+    // WHEN listing all namespaces, and only Running pods
+    const all = await core.listPodForAllNamespaces();
+    const running = await core.listPodForAllNamespaces({ fieldSelector: 'status.phase=Running' });
+    const bad = await failure(core.listPodForAllNamespaces({ fieldSelector: 'spec.image=x' }));
+
+    // THEN both pods, then only b; an unsupported field is 400
+    expect(all.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toEqual(['default/a', 'other/b']);
+    expect(running.items.map((p) => p.metadata?.name)).toEqual(['b']);
+    expect(bad).toMatchObject({ code: 400, body: { message: 'field label not supported: spec.image' } });
+  });
+
+  it('ignores spec on /status, keeps the generation, and serves /scale', async () => {
+    // GIVEN a Deployment
+    const apps = kc.makeApiClient(AppsV1Api);
+    const d = await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('web', 2) });
+
+    // WHEN /status is written with a changed spec, and /scale sets 5 replicas
+    const st = await apps.replaceNamespacedDeploymentStatus({ name: 'web', namespace: 'default', body: { ...d, spec: { ...d.spec!, replicas: 9 }, status: { replicas: 1 } } });
+    const scale = await apps.replaceNamespacedDeploymentScale({ name: 'web', namespace: 'default', body: { metadata: { name: 'web' }, spec: { replicas: 5 } } });
+    const after = await apps.readNamespacedDeployment({ name: 'web', namespace: 'default' });
+
+    // THEN status changed without spec or generation, and the scale went into spec.replicas (a spec change: generation 2)
+    expect(st.spec?.replicas).toBe(2);
+    expect(st.status?.replicas).toBe(1);
+    expect(st.metadata?.generation).toBe(1);
+    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 5 }, status: { replicas: 1, selector: 'app=web' } });
+    expect(after.spec?.replicas).toBe(5);
+    expect(after.metadata?.generation).toBe(2);
+  });
+
+  it('deletes a scheduled pod gracefully: DELETE returns the pod with deletionTimestamp, it stays until finalized', async () => {
+    // GIVEN a pod bound to a node
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'p' }, spec: { nodeName: 'node-1', terminationGracePeriodSeconds: 20, containers: [{ name: 'c', image: 'x' }] } } });
+
+    // WHEN it is deleted
+    const deleted = await core.deleteNamespacedPod({ name: 'p', namespace: 'default' });
+
+    // THEN the answer is the pod, terminating with its grace period, and it is still there
+    expect(deleted.kind).toBe('Pod');
+    expect(deleted.metadata?.deletionGracePeriodSeconds).toBe(20);
+    expect(deleted.metadata?.deletionTimestamp).toEqual(new Date('2026-01-01T00:00:20Z'));
+    expect((await core.readNamespacedPod({ name: 'p', namespace: 'default' })).metadata?.deletionTimestamp).toBeDefined();
   });
 });
 

@@ -39,6 +39,13 @@ export function applyDefaults(def: ResourceDef, o: KubeObject): void {
       break;
     case '/Secret':
       o.type ??= 'Opaque';
+      // stringData is write-only: the API server merges it into data (base64) and drops it
+      if (isObj(o.stringData)) {
+        const data = isObj(o.data) ? o.data : {};
+        for (const [k, v] of Object.entries(o.stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+        o.data = data;
+      }
+      delete o.stringData;
       break;
     case 'apps/Deployment':
       if (!spec) break;

@@ -174,7 +174,7 @@ export class HttpApi {
     }
     if (subresource === 'scale') return this.#scale(method, contentType, route, raw);
     if (subresource !== undefined && (subresource !== 'status' || !def.status)) throw pathNotFound();
-    const writeOptions = { subresource: subresource as 'status' | undefined, validate: true };
+    const writeOptions = { subresource: subresource as 'status' | undefined, validate: true, dryRun: dryRun === 'All' };
     switch (verb) {
       case 'get':
         return { code: 200, body: registry.get(def, namespace, name ?? '') };
@@ -184,9 +184,7 @@ export class HttpApi {
       }
       case 'create': {
         if (subresource) throw methodNotAllowed();
-        const body = parseJson(raw) as KubeObject;
-        if (dryRun) return { code: 201, body };
-        return { code: 201, body: registry.create(def, namespace, body, writeOptions) };
+        return { code: 201, body: registry.create(def, namespace, parseJson(raw) as KubeObject, writeOptions) };
       }
       case 'update': {
         const body = parseJson(raw) as KubeObject;
@@ -201,6 +199,7 @@ export class HttpApi {
         return { code: existed ? 200 : 201, body: out };
       }
       case 'delete': {
+        if (dryRun) return { code: 200, body: registry.get(def, namespace, name ?? '') };
         const opts = raw.trim() ? parseJson(raw) : {};
         const o: Obj = isObj(opts) ? opts : {};
         const graceQ = q.get('gracePeriodSeconds');

@@ -31,6 +31,8 @@ export interface WriteOptions {
   readonly subresource?: 'status';
   /** Check the result against the kind's schema (client writes). @default false */
   readonly validate?: boolean;
+  /** `dryRun=All`: run every check, store nothing. @default false */
+  readonly dryRun?: boolean;
 }
 
 export interface DeleteOptions {
@@ -108,6 +110,7 @@ export class Registry {
     applyDefaults(def, o);
     applyCreateDefaults(def, o);
     this.#check(def, o, options);
+    if (options.dryRun) return this.#withKind(def, o);
     return this.#withKind(def, this.store.put(def, o));
   }
 
@@ -286,6 +289,7 @@ export class Registry {
     this.#check(def, next, options);
     // a write that changes nothing is not written (no new resourceVersion, no watch event)
     if (jsonEqual(this.#withKind(def, old), next)) return this.#withKind(def, old);
+    if (options.dryRun) return this.#withKind(def, next);
     return this.#withKind(def, this.store.put(def, next));
   }
 

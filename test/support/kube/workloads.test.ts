@@ -1,4 +1,5 @@
 /** Jobs, DaemonSets, Argo Rollouts, the sealed-secrets controller and in-place restarts, driven by ticks. */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -174,7 +175,7 @@ describe('Argo Rollout', () => {
 
 describe('sealed-secrets controller', () => {
   const cert = readFileSync(join(process.cwd(), 'test/fixtures/sealed-secrets/cert4096.pem'), 'utf8');
-  const key = readFileSync(join(process.cwd(), 'test/fixtures/sealed-secrets/key4096.pem'), 'utf8');
+  const key = createPrivateKey(readFileSync(join(process.cwd(), 'test/fixtures/sealed-secrets/key4096.pem'), 'utf8'));
   const sealedSecrets = { unseal: (c: string, t: { namespace: string; name: string; scope: 'strict' | 'namespace-wide' | 'cluster-wide' }) => unseal(c, { privateKeyPem: key, ...t }).reveal() };
 
   function sealedSecret(name: string, value: string, template: Obj = {}): KubeObject {
@@ -182,7 +183,7 @@ describe('sealed-secrets controller', () => {
       apiVersion: 'bitnami.com/v1alpha1',
       kind: 'SealedSecret',
       metadata: { name, namespace: 'default' },
-      spec: { encryptedData: { password: seal(value, { certificate: cert, namespace: 'default', name }) }, template: { metadata: { labels: { app: 'db' } }, ...template } },
+      spec: { encryptedData: { password: seal(Buffer.from(value), { certificate: cert, namespace: 'default', name }) }, template: { metadata: { labels: { app: 'db' } }, ...template } },
     };
   }
 
@@ -244,7 +245,7 @@ describe('sealed-secrets controller', () => {
     // GIVEN a value sealed for "other" placed in SealedSecret "db-cred" (strict scope)
     await start({ sealedSecrets });
     const ss = sealedSecret('db-cred', 'x');
-    (ss.spec as Obj).encryptedData = { password: seal('x', { certificate: cert, namespace: 'default', name: 'other' }) };
+    (ss.spec as Obj).encryptedData = { password: seal(Buffer.from('x'), { certificate: cert, namespace: 'default', name: 'other' }) };
 
     // WHEN it is created
     kube.apply(ss);
