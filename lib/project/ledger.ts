@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
+import { SecretValue } from '../core/secret-value.js';
 import { formatPath, show, valueAt } from './spec.js';
 
 /**
@@ -52,8 +53,15 @@ const entrySchema = z.strictObject({
   credentialsFileProfile: z.string().optional(),
   staging: targetRecord,
   targets: z.array(targetRecord),
-  /** plain delivery only: the secret in clear, as the user opted in to. */
-  plainSecretAccessKey: z.string().optional(),
+  /** plain delivery only: the secret in clear, as the user opted in to. Read as a SecretValue. */
+  plainSecretAccessKey: z
+    .union([z.string(), z.custom<SecretValue>((v) => v instanceof SecretValue)])
+    .transform((v) => (typeof v === 'string' ? SecretValue.fromString(v) : v))
+    .optional(),
+  /** The attempt number of a rotation step retried with `rekey retry` (the Job name carries it); absent: 1. */
+  attempts: z.partialRecord(z.enum(['activate', 'deliver', 'retire', 'revoke']), z.number().int().min(2)).optional(),
+  /** Set by `rekey revoke`: this generation revokes the previous key at once, with no overlap. */
+  revoke: z.literal(true).optional(),
 });
 export type LedgerEntry = z.infer<typeof entrySchema>;
 
@@ -179,8 +187,9 @@ function integrityOf(credentials: Record<string, LedgerEntry>): string {
   return 'sha256:' + createHash('sha256').update(JSON.stringify(canonical(credentials))).digest('hex');
 }
 
-/** Deep copy with object keys sorted (arrays keep their order). */
+/** Deep copy with object keys sorted (arrays keep their order); a SecretValue as its text (plain delivery's opt-in). */
 function canonical(value: unknown): unknown {
+  if (value instanceof SecretValue) return value.reveal();
   if (Array.isArray(value)) return value.map(canonical);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(

@@ -113,7 +113,7 @@ function newEntry(
       ...base,
       staging: { namespace: ns, secretName: stagingName },
       targets: cred.targets.map((t) => ({ namespace: t.namespace, secretName: t.secretName })),
-      plainSecretAccessKey: pair.secretAccessKey.reveal(),
+      plainSecretAccessKey: pair.secretAccessKey,
     };
   }
   const scope = cred.delivery.scope;

@@ -174,12 +174,12 @@ export interface SealOptions {
  * Seals one value the way `kubeseal` seals one key of a Secret.
  * @returns the base64 text kubeseal writes into `spec.encryptedData[key]`
  */
-export function seal(value: SecretValue | Buffer | string, options: SealOptions): string {
+export function seal(value: SecretValue | Buffer, options: SealOptions): string {
   const scope = toScope(options.scope ?? SealingScope.STRICT);
   checkTarget('seal', scope, options.namespace, options.name);
   const cert = typeof options.certificate === 'string' ? fromPemCached(options.certificate) : options.certificate;
   const label = scope.label(options.namespace, options.name);
-  const plaintext = value instanceof SecretValue ? value.revealBytes() : Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8');
+  const plaintext = value instanceof SecretValue ? value.revealBytes() : value;
 
   let sessionKey: Buffer;
   let rsaCiphertext: Buffer;
@@ -210,7 +210,7 @@ export function seal(value: SecretValue | Buffer | string, options: SealOptions)
 /** Options of {@link unseal}. */
 export interface UnsealOptions {
   /** The controller's private key (PKCS#1 or PKCS#8 PEM). */
-  readonly privateKeyPem: SecretValue | string | KeyObject;
+  readonly privateKeyPem: SecretValue | KeyObject;
   /** The namespace the value was sealed for. */
   readonly namespace: string;
   /** The Secret name the value was sealed for. */

@@ -1,3 +1,4 @@
+import { SecretValue } from '../../lib/core/secret-value.js';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -46,11 +47,11 @@ describe('rekey rotate', () => {
     const pair = secrets.get('uploads')!;
     expect(pair.secret).toMatch(/^[A-Za-z0-9]{40}$/);
     for (const t of e.targets) {
-      expect(unseal(t.sealed!.accessKeyId, { privateKeyPem: PRIVATE_KEY, namespace: t.namespace, name: t.secretName }).reveal()).toBe(pair.accessKeyId);
-      expect(unseal(t.sealed!.secretAccessKey, { privateKeyPem: PRIVATE_KEY, namespace: t.namespace, name: t.secretName }).reveal()).toBe(pair.secret);
+      expect(unseal(t.sealed!.accessKeyId, { privateKeyPem: SecretValue.fromString(PRIVATE_KEY), namespace: t.namespace, name: t.secretName }).reveal()).toBe(pair.accessKeyId);
+      expect(unseal(t.sealed!.secretAccessKey, { privateKeyPem: SecretValue.fromString(PRIVATE_KEY), namespace: t.namespace, name: t.secretName }).reveal()).toBe(pair.secret);
     }
     const reports = ledger.get('reports')!.targets[0]!;
-    const ini = unseal(reports.sealed!.credentialsFile!, { privateKeyPem: PRIVATE_KEY, namespace: 'reports', name: 'any-name', scope: 'namespace-wide' }).reveal();
+    const ini = unseal(reports.sealed!.credentialsFile!, { privateKeyPem: SecretValue.fromString(PRIVATE_KEY), namespace: 'reports', name: 'any-name', scope: 'namespace-wide' }).reveal();
     expect(ini).toBe(`[default]\naws_access_key_id = ${secrets.get('reports')!.accessKeyId}\naws_secret_access_key = ${secrets.get('reports')!.secret}\n`);
 
     // every alias key of a SealedSecret holds the identical ciphertext

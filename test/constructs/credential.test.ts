@@ -15,6 +15,7 @@ import {
   RekeyChart,
   RotationPolicy,
   SealingCertificate,
+  SecretValue,
   Workload,
   checksumAnnotation,
   consumerChecksum,
@@ -41,9 +42,9 @@ function entry(name: string, targets: Array<[string, string]>, opts: { scope?: '
     secretName: n,
     scope: s,
     sealed: {
-      accessKeyId: seal('AKFAKEFAKEFAKEFAKE01', { certificate: CERT, namespace: ns, name: n, scope: s, random }),
-      secretAccessKey: seal('fake-secret-fake-secret-fake-secret-0001', { certificate: CERT, namespace: ns, name: n, scope: s, random }),
-      ...(file ? { credentialsFile: seal('[default]\n', { certificate: CERT, namespace: ns, name: n, scope: s, random }) } : {}),
+      accessKeyId: seal(SecretValue.fromString('AKFAKEFAKEFAKEFAKE01'), { certificate: CERT, namespace: ns, name: n, scope: s, random }),
+      secretAccessKey: seal(SecretValue.fromString('fake-secret-fake-secret-fake-secret-0001'), { certificate: CERT, namespace: ns, name: n, scope: s, random }),
+      ...(file ? { credentialsFile: seal(SecretValue.fromString('[default]\n'), { certificate: CERT, namespace: ns, name: n, scope: s, random }) } : {}),
     },
   });
   return {
@@ -274,7 +275,7 @@ describe('Credential rendering', () => {
       credentialsFileProfile: 'default',
       staging: { namespace: 'rekey-system', secretName: 'rekey-local-g1-staging' },
       targets: [{ namespace: 'dev', secretName: 'local-s3' }],
-      plainSecretAccessKey: 'fake-plain-secret-0000000000000000000001',
+      plainSecretAccessKey: SecretValue.fromString('fake-plain-secret-0000000000000000000001'),
     };
     const { chart, provider } = setup(Ledger.empty().with('local', plainEntry), { warn: (m) => warnings.push(m) });
     new Credential(chart, 'local', {

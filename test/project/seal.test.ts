@@ -100,10 +100,10 @@ describe('seal: sealed-secrets vectors', () => {
   );
 
   it.each(VECTORS.map((v) => [v.scope, v] as const))(
-    'GIVEN the %s vector WHEN the value is a Buffer, a string or a SecretValue THEN the output is the same',
+    'GIVEN the %s vector WHEN the value is a Buffer or a SecretValue THEN the output is the same',
     (_scope, v) => {
       const opts = { certificate: CERT_PEM, namespace: v.namespace, name: v.name, scope: SealingScope.of(v.scope) };
-      const asString = seal(v.plaintext, { ...opts, random: replay(Buffer.from(v.randomnessHex, 'hex')).random });
+      const asString = seal(SecretValue.fromString(v.plaintext), { ...opts, random: replay(Buffer.from(v.randomnessHex, 'hex')).random });
       const asBuffer = seal(Buffer.from(v.plaintext), { ...opts, random: replay(Buffer.from(v.randomnessHex, 'hex')).random });
       expect(asString).toBe(v.encryptedBase64);
       expect(asBuffer).toBe(v.encryptedBase64);
@@ -113,7 +113,7 @@ describe('seal: sealed-secrets vectors', () => {
   it.each(VECTORS.map((v) => [v.scope, v] as const))(
     'GIVEN the %s vector ciphertext WHEN unsealed with key4096.pem THEN it gives the plaintext',
     (_scope, v) => {
-      const out = unseal(v.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: v.namespace, name: v.name, scope: v.scope });
+      const out = unseal(v.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: v.namespace, name: v.name, scope: v.scope });
       expect(out).toBeInstanceOf(SecretValue);
       expect(out.reveal()).toBe(v.plaintext);
     },
@@ -195,28 +195,28 @@ describe('seal: own randomness', () => {
   );
 
   it('GIVEN the same value sealed twice WHEN compared THEN the ciphertexts differ (fresh randomness each time)', () => {
-    const a = seal('fake-value', { certificate: CERT, ...target });
-    const b = seal('fake-value', { certificate: CERT, ...target });
+    const a = seal(SecretValue.fromString('fake-value'), { certificate: CERT, ...target });
+    const b = seal(SecretValue.fromString('fake-value'), { certificate: CERT, ...target });
     expect(a).not.toBe(b);
   });
 
   it('GIVEN an injected random source (own OAEP encoding) WHEN sealed THEN node:crypto privateDecrypt recovers the session key', () => {
     const sessionKey = Buffer.alloc(32, 0x5a);
     const source = replay(Buffer.concat([sessionKey, Buffer.alloc(32, 0xa5)]));
-    const out = seal('fake-value', { certificate: CERT, ...target, random: source.random });
+    const out = seal(SecretValue.fromString('fake-value'), { certificate: CERT, ...target, random: source.random });
     const raw = Buffer.from(out, 'base64');
     const recovered = privateDecrypt(
       { key: KEY_PEM, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256', oaepLabel: Buffer.from('data/spark-s3') },
       raw.subarray(2, 514),
     );
     expect(recovered.equals(sessionKey)).toBe(true);
-    expect(unseal(out, { privateKeyPem: KEY_PEM, ...target }).reveal()).toBe('fake-value');
+    expect(unseal(out, { privateKeyPem: SecretValue.fromString(KEY_PEM), ...target }).reveal()).toBe('fake-value');
   });
 
   it('GIVEN an empty value WHEN sealed and unsealed THEN the empty value comes back', () => {
-    const out = seal('', { certificate: CERT, ...target });
+    const out = seal(SecretValue.fromString(''), { certificate: CERT, ...target });
     expect(Buffer.from(out, 'base64').length).toBe(2 + 512 + 16);
-    expect(unseal(out, { privateKeyPem: KEY_PEM, ...target }).length).toBe(0);
+    expect(unseal(out, { privateKeyPem: SecretValue.fromString(KEY_PEM), ...target }).length).toBe(0);
   });
 
   it('GIVEN a SecretValue WHEN sealed THEN the caller\'s SecretValue is intact afterwards', () => {
@@ -235,49 +235,49 @@ describe('seal: labels bind the scope', () => {
     "Check that it was sealed with this key's certificate for exactly this namespace, name and scope.";
 
   it('GIVEN a strict value WHEN unsealed for another name THEN decryption fails with the exact message', () => {
-    const err = errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'myns', name: 'other', scope: 'strict' }));
+    const err = errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'myns', name: 'other', scope: 'strict' }));
     expect(err.message).toBe(rsaError('myns/other (scope strict)'));
     expect(err.code).toBe('UNSEAL_FAILED');
   });
 
   it('GIVEN a strict value WHEN unsealed for another namespace THEN decryption fails', () => {
-    const err = errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'otherns', name: 'mysecret' }));
+    const err = errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'otherns', name: 'mysecret' }));
     expect(err.message).toBe(rsaError('otherns/mysecret (scope strict)'));
   });
 
   it('GIVEN a namespace-wide value WHEN unsealed in another namespace or as strict THEN decryption fails; any name works', () => {
     expect(
-      unseal(nsWide.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'myns', name: 'any-name', scope: 'namespace-wide' }).reveal(),
+      unseal(nsWide.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'myns', name: 'any-name', scope: 'namespace-wide' }).reveal(),
     ).toBe('supersecret');
     expect(
-      errorOf(() => unseal(nsWide.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'otherns', name: 'x', scope: 'namespace-wide' }))
+      errorOf(() => unseal(nsWide.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'otherns', name: 'x', scope: 'namespace-wide' }))
         .message,
     ).toBe(rsaError('namespace otherns (scope namespace-wide)'));
     expect(
-      errorOf(() => unseal(nsWide.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'myns', name: 'mysecret', scope: 'strict' })).message,
+      errorOf(() => unseal(nsWide.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'myns', name: 'mysecret', scope: 'strict' })).message,
     ).toBe(rsaError('myns/mysecret (scope strict)'));
   });
 
   it('GIVEN a cluster-wide value WHEN unsealed anywhere cluster-wide THEN it opens; as strict it does not', () => {
-    expect(unseal(clusterWide.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: '', name: '', scope: 'cluster-wide' }).reveal()).toBe(
+    expect(unseal(clusterWide.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: '', name: '', scope: 'cluster-wide' }).reveal()).toBe(
       'supersecret',
     );
     expect(
-      errorOf(() => unseal(clusterWide.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'myns', name: 'mysecret' })).message,
+      errorOf(() => unseal(clusterWide.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'myns', name: 'mysecret' })).message,
     ).toBe(rsaError('myns/mysecret (scope strict)'));
   });
 
   it('GIVEN a value with a flipped AES byte WHEN unsealed THEN GCM authentication fails with the exact message', () => {
     const raw = Buffer.from(v.encryptedBase64, 'base64');
     raw[raw.length - 20] ^= 0x01;
-    const err = errorOf(() => unseal(raw.toString('base64'), { privateKeyPem: KEY_PEM, namespace: 'myns', name: 'mysecret' }));
+    const err = errorOf(() => unseal(raw.toString('base64'), { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'myns', name: 'mysecret' }));
     expect(err.message).toBe(
       'sealed value for myns/mysecret (scope strict) fails AES-256-GCM authentication: got a corrupted or truncated ciphertext. Re-seal the value with kubeseal or rekey.',
     );
   });
 
   it('GIVEN text that is not base64 WHEN unsealed THEN the error says so', () => {
-    const err = errorOf(() => unseal('not base64!', { privateKeyPem: KEY_PEM, namespace: 'myns', name: 'mysecret' }));
+    const err = errorOf(() => unseal('not base64!', { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'myns', name: 'mysecret' }));
     expect(err.message).toBe(
       'sealed value for myns/mysecret (scope strict) is not standard padded base64: got 11 characters. Pass the text of spec.encryptedData[key] unchanged.',
     );
@@ -285,7 +285,7 @@ describe('seal: labels bind the scope', () => {
 
   it('GIVEN a truncated value WHEN unsealed THEN the error says it is too short', () => {
     const short = Buffer.from(v.encryptedBase64, 'base64').subarray(0, 100).toString('base64');
-    const err = errorOf(() => unseal(short, { privateKeyPem: KEY_PEM, namespace: 'myns', name: 'mysecret' }));
+    const err = errorOf(() => unseal(short, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'myns', name: 'mysecret' }));
     expect(err.message).toBe(
       'sealed value for myns/mysecret (scope strict) is too short to be a sealed value: got 100 bytes. Pass the text of spec.encryptedData[key] unchanged.',
     );
@@ -293,7 +293,7 @@ describe('seal: labels bind the scope', () => {
 
   it('GIVEN a private key that is not PEM WHEN unsealing THEN the error names the problem without echoing the key', () => {
     const err = errorOf(() =>
-      unseal(v.encryptedBase64, { privateKeyPem: 'fake-not-a-key-material', namespace: 'myns', name: 'mysecret' }),
+      unseal(v.encryptedBase64, { privateKeyPem: SecretValue.fromString('fake-not-a-key-material'), namespace: 'myns', name: 'mysecret' }),
     );
     expect(err.message).toMatch(
       /^unseal private key cannot be parsed: got ERR_[A-Z0-9_]+\. Pass the controller's RSA private key as PEM \(PKCS#1 or PKCS#8\)\.$/,
@@ -308,9 +308,9 @@ describe('seal: no secret in error messages', () => {
     const raw = Buffer.from(v.encryptedBase64, 'base64');
     raw[raw.length - 1] ^= 0xff;
     const messages = [
-      errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: KEY_PEM, namespace: 'x', name: 'y' })).message,
-      errorOf(() => unseal(raw.toString('base64'), { privateKeyPem: KEY_PEM, namespace: v.namespace, name: v.name })).message,
-      errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: 'fake-private-key', namespace: v.namespace, name: v.name })).message,
+      errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'x', name: 'y' })).message,
+      errorOf(() => unseal(raw.toString('base64'), { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: v.namespace, name: v.name })).message,
+      errorOf(() => unseal(v.encryptedBase64, { privateKeyPem: SecretValue.fromString('fake-private-key'), namespace: v.namespace, name: v.name })).message,
       errorOf(() => seal(SecretValue.fromString('fake-plaintext-value'), { certificate: CERT, namespace: '', name: '' })).message,
       errorOf(() => SealingCertificate.fromPem(KEY_PEM, 'key4096.pem')).message,
     ];
@@ -350,27 +350,27 @@ describe('SealingScope', () => {
 
 describe('seal: bad input', () => {
   it('GIVEN no namespace WHEN sealing strict THEN it fails like kubeseal ("must declare a namespace")', () => {
-    const err = errorOf(() => seal('fake', { certificate: CERT, namespace: '', name: 'x' }));
+    const err = errorOf(() => seal(SecretValue.fromString('fake'), { certificate: CERT, namespace: '', name: 'x' }));
     expect(err.message).toBe(
       'seal namespace must be set for scope strict: got "". Give the target Secret\'s namespace, or use scope cluster-wide.',
     );
   });
 
   it('GIVEN no name WHEN sealing strict THEN it fails; namespace-wide does not need one', () => {
-    const err = errorOf(() => seal('fake', { certificate: CERT, namespace: 'ns', name: '' }));
+    const err = errorOf(() => seal(SecretValue.fromString('fake'), { certificate: CERT, namespace: 'ns', name: '' }));
     expect(err.message).toBe('seal name must be set for scope strict: got "". Give the target Secret\'s name, or use scope namespace-wide.');
-    expect(() => seal('fake', { certificate: CERT, namespace: 'ns', name: '', scope: 'namespace-wide' })).not.toThrow();
+    expect(() => seal(SecretValue.fromString('fake'), { certificate: CERT, namespace: 'ns', name: '', scope: 'namespace-wide' })).not.toThrow();
   });
 
   it('GIVEN a random source that returns too few bytes WHEN sealing THEN it fails with the exact message', () => {
-    const err = errorOf(() => seal('fake', { certificate: CERT, namespace: 'ns', name: 'n', random: () => Buffer.alloc(16) }));
+    const err = errorOf(() => seal(SecretValue.fromString('fake'), { certificate: CERT, namespace: 'ns', name: 'n', random: () => Buffer.alloc(16) }));
     expect(err.message).toBe(
       'seal random(32) for the session key must return 32 bytes: got 16 bytes. Return exactly the requested number of bytes.',
     );
   });
 
   it('GIVEN an unknown scope string WHEN sealing THEN it fails', () => {
-    expect(() => seal('fake', { certificate: CERT, namespace: 'ns', name: 'n', scope: 'wide' as never })).toThrow(
+    expect(() => seal(SecretValue.fromString('fake'), { certificate: CERT, namespace: 'ns', name: 'n', scope: 'wide' as never })).toThrow(
       'sealing scope must be one of strict, namespace-wide, cluster-wide: got "wide". Use one of the three kubeseal scopes.',
     );
   });
@@ -391,8 +391,8 @@ describe('SealingCertificate', () => {
   });
 
   it('GIVEN a PEM certificate string as `certificate` WHEN sealing THEN it is parsed and works', () => {
-    const out = seal('fake', { certificate: CERT_PEM, namespace: 'ns', name: 'n' });
-    expect(unseal(out, { privateKeyPem: KEY_PEM, namespace: 'ns', name: 'n' }).reveal()).toBe('fake');
+    const out = seal(SecretValue.fromString('fake'), { certificate: CERT_PEM, namespace: 'ns', name: 'n' });
+    expect(unseal(out, { privateKeyPem: SecretValue.fromString(KEY_PEM), namespace: 'ns', name: 'n' }).reveal()).toBe('fake');
   });
 
   it('GIVEN a private key file WHEN parsed as a certificate THEN the error names the file and the block, not the key', () => {

@@ -1,3 +1,4 @@
+import { SecretValue } from '../../lib/core/secret-value.js';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -64,11 +65,11 @@ export function recoverSecrets(dir: string): Map<string, { accessKeyId: string; 
   for (const name of ledger.names()) {
     const e = ledger.get(name)!;
     if (e.plainSecretAccessKey) {
-      out.set(name, { accessKeyId: e.accessKeyId, secret: e.plainSecretAccessKey });
+      out.set(name, { accessKeyId: e.accessKeyId, secret: e.plainSecretAccessKey.reveal() });
       continue;
     }
     const s = e.staging;
-    const secret = unseal(s.sealed!.secretAccessKey, { privateKeyPem: PRIVATE_KEY, namespace: s.namespace, name: s.secretName, scope: 'strict' }).reveal();
+    const secret = unseal(s.sealed!.secretAccessKey, { privateKeyPem: SecretValue.fromString(PRIVATE_KEY), namespace: s.namespace, name: s.secretName, scope: 'strict' }).reveal();
     out.set(name, { accessKeyId: e.accessKeyId, secret });
   }
   return out;

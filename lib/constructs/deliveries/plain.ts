@@ -1,7 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { credentialsIni } from '../../core/alias-set.js';
-import { SecretValue } from '../../core/secret-value.js';
 import { sortKeys, type DeliveryKind, type StagingRenderContext, type TargetRenderContext } from './delivery-kind.js';
 
 /** A plain Secret per target, the value in git. Local clusters only. */
@@ -14,7 +13,7 @@ export function plainDelivery(): DeliveryKind {
     material: (t) => ({ target: `${t.namespace}/${t.secretName}`, delivery: 'plain' }),
     renderTarget(parent: Construct, ctx: TargetRenderContext) {
       ctx.warnPlain();
-      const secret = SecretValue.fromString(ctx.entry.plainSecretAccessKey!);
+      const secret = ctx.entry.plainSecretAccessKey!;
       const data: Record<string, string> = {};
       for (const a of ctx.aliases) {
         if (a.credentialsFile) data[a.credentialsFile] = credentialsIni(a.profile!, ctx.entry.accessKeyId, secret).revealBytes().toString('base64');
@@ -39,7 +38,7 @@ export function plainDelivery(): DeliveryKind {
       new k8s.KubeSecret(parent, 'staging', {
         metadata: { name: ctx.name, namespace: ctx.namespace, labels: { ...ctx.labels }, annotations: { ...ctx.annotations } },
         type: 'Opaque',
-        data: { 'access-key': b64(ctx.entry.accessKeyId), 'secret-key': SecretValue.fromString(ctx.entry.plainSecretAccessKey!).revealBytes().toString('base64') },
+        data: { 'access-key': b64(ctx.entry.accessKeyId), 'secret-key': ctx.entry.plainSecretAccessKey!.revealBytes().toString('base64') },
       });
     },
   };
