@@ -11,8 +11,10 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable } from 'node:stream';
 import * as tls from 'node:tls';
+import { Readable as ReadableStream } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { HttpRequest } from '@smithy/protocol-http';
+import { HttpRequest, HttpResponse } from '@smithy/protocol-http';
+import type { HttpHandlerOptions } from '@smithy/types';
 
 /** One HTTP exchange, as the transport sees it. */
 export interface HttpExchange {
@@ -87,6 +89,67 @@ export function networkCode(err: unknown): string | undefined {
     if (m) return m[1];
   }
   return undefined;
+}
+
+/**
+ * An AWS SDK `requestHandler` with the same total deadline per attempt: `@smithy/node-http-handler`
+ * underneath, and the whole answer body read within `timeoutMs` before the SDK sees it (its
+ * own `requestTimeout` stops at the headers). A missed deadline is a `TimeoutError` with code
+ * `ETIMEDOUT`, which the SDK retries like any timeout and the clients map to `PROVIDER_TIMEOUT`.
+ */
+export class DeadlineHttpHandler {
+  public readonly metadata = { handlerProtocol: 'http/1.1' };
+  public readonly timeoutMs: number;
+  private readonly inner: NodeHttpHandler;
+  private readonly agents: Array<http.Agent | https.Agent>;
+
+  public constructor(props: ProviderHttpProps = {}) {
+    this.timeoutMs = props.timeoutMs ?? 10_000;
+    const keepAlive = props.keepAlive ?? true;
+    const httpAgent = new http.Agent({ keepAlive });
+    const httpsAgent = new https.Agent({ keepAlive, ...(props.caPem ? { ca: [...tls.rootCertificates, props.caPem] } : {}) });
+    this.agents = [httpAgent, httpsAgent];
+    this.inner = new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: this.timeoutMs, requestTimeout: this.timeoutMs, throwOnRequestTimeout: true });
+  }
+
+  public async handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
+    const controller = new AbortController();
+    const outer = options.abortSignal as AbortSignal | undefined;
+    const onOuter = (): void => controller.abort(outer?.reason);
+    if (outer?.aborted) onOuter();
+    outer?.addEventListener?.('abort', onOuter, { once: true });
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    try {
+      const { response } = await this.inner.handle(request, { abortSignal: controller.signal });
+      const body = await readAll(response.body as Readable, controller.signal);
+      return { response: new HttpResponse({ statusCode: response.statusCode, reason: response.reason, headers: response.headers, body: ReadableStream.from([body]) }) };
+    } catch (cause) {
+      if (timedOut) {
+        throw Object.assign(new Error(`no complete answer within ${this.timeoutMs} ms`, { cause }), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+      }
+      throw cause;
+    } finally {
+      clearTimeout(deadline);
+      outer?.removeEventListener?.('abort', onOuter);
+    }
+  }
+
+  public updateHttpClientConfig(key: never, value: never): void {
+    this.inner.updateHttpClientConfig(key, value);
+  }
+
+  public httpHandlerConfigs(): ReturnType<NodeHttpHandler['httpHandlerConfigs']> {
+    return this.inner.httpHandlerConfigs();
+  }
+
+  public destroy(): void {
+    for (const a of this.agents) a.destroy();
+    this.inner.destroy();
+  }
 }
 
 /**

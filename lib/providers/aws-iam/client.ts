@@ -12,8 +12,6 @@
  * permission: success or AccessDenied = same secret, SignatureDoesNotMatch = another secret,
  * InvalidClientTokenId = inactive key).
  */
-import https from 'node:https';
-import tls from 'node:tls';
 import {
   CreateAccessKeyCommand,
   CreateUserCommand,
@@ -32,7 +30,7 @@ import { ProviderError, ValidationError } from '../../core/errors.js';
 import { NULL_LOGGER, type Logger } from '../../core/log.js';
 import { SecretValue } from '../../core/secret-value.js';
 import { planAlternate } from '../alternating.js';
-import { classifyTransportFailure } from '../http.js';
+import { DeadlineHttpHandler, classifyTransportFailure } from '../http.js';
 import {
   providerError,
   type AddKeyOptions,
@@ -136,14 +134,8 @@ export class AwsIamClient implements ProviderClient {
       endpoint: connection.endpoint,
       // handed to the SDK's signer only; read at signing time, never stored as a plain string here
       credentials: async () => ({ accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey.reveal() }),
-      requestHandler: {
-        requestTimeout: this.timeoutMs,
-        connectionTimeout: this.timeoutMs,
-        throwOnRequestTimeout: true,
-        ...(connection.caPem
-          ? { httpsAgent: new https.Agent({ keepAlive: true, ca: [...tls.rootCertificates, connection.caPem] }) }
-          : {}),
-      },
+      // the shared transport: a total deadline per attempt, headers AND body (lib/providers/http.ts)
+      requestHandler: new DeadlineHttpHandler({ timeoutMs: this.timeoutMs, caPem: connection.caPem }),
     };
     this.client = new IAMClient({ ...config, maxAttempts });
     this.createClient = new IAMClient({ ...config, maxAttempts: 1 });

@@ -143,3 +143,32 @@ describe('AwsIamClient: applied, then the reply lost', () => {
     expect(server.snapshot()).toEqual(snap);
   });
 });
+
+describe('AwsIamClient: a total deadline per call', () => {
+  it('GIVEN an endpoint that sends the headers and then trickles the body WHEN a call THEN PROVIDER_TIMEOUT after the deadline', async () => {
+    const { createServer } = await import('node:http');
+    const timers: NodeJS.Timeout[] = [];
+    const trickle = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      timers.push(setInterval(() => res.write(' '), 20));
+    });
+    await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', r));
+    const port = (trickle.address() as { port: number }).port;
+    try {
+      const iam = new AwsIamClient({
+        connection: { endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300, admin: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: SecretValue.fromString(ADMIN.secretAccessKey) }, logger },
+        maxAttempts: 1,
+      });
+      clients.push(iam);
+      const err = await rejection(iam.checkAdmin());
+      expect([err.code, err.providerCode]).toEqual(['PROVIDER_TIMEOUT', 'ETIMEDOUT']);
+      expect(err.message).toBe(
+        `aws-iam checkAdmin: IAM at http://127.0.0.1:${port} did not answer GetUser within 300 ms: got ETIMEDOUT. Check the endpoint and the network, or raise connection.timeoutMs.`,
+      );
+    } finally {
+      for (const t of timers) clearInterval(t);
+      trickle.closeAllConnections();
+      await new Promise<void>((r) => trickle.close(() => r()));
+    }
+  }, 60_000);
+});
