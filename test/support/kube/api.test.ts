@@ -325,6 +325,36 @@ describe('Lease', () => {
   });
 });
 
+describe('apply and MicroTime', () => {
+  it('creates with an apply patch when missing, requires fieldManager, and merges on the next apply', async () => {
+    // GIVEN no ConfigMap
+    const core = kc.makeApiClient(CoreV1Api);
+    const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+    // WHEN it is applied without a fieldManager, then with one twice
+    const noManager = await failure(core.patchNamespacedConfigMap({ name: 'c', namespace: 'default', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } } }, apply));
+    const created = await core.patchNamespacedConfigMap({ name: 'c', namespace: 'default', fieldManager: 'rekey', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } } }, apply);
+    const merged = await core.patchNamespacedConfigMap({ name: 'c', namespace: 'default', fieldManager: 'rekey', body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { b: '2' } } }, apply);
+
+    // THEN 422 without a manager, then created, then merged (no field ownership is tracked)
+    expect(noManager).toMatchObject({ code: 422, body: { message: 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch' } });
+    expect(created.data).toEqual({ a: '1' });
+    expect(merged.data).toEqual({ a: '1', b: '2' });
+  });
+
+  it('rejects a Lease renewTime with 3 fractional digits (a plain Date) with 400', async () => {
+    // GIVEN a Lease body whose renewTime was serialised from a plain Date
+    const body = JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' }, spec: { holderIdentity: 'a', renewTime: '2026-01-01T00:00:00.123Z' } });
+
+    // WHEN it is posted
+    const out = await fetch(`${kube.url}/apis/coordination.k8s.io/v1/namespaces/default/leases`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+
+    // THEN 400, as the strict MicroTime parser answers
+    expect(out.status).toBe(400);
+    expect(await out.json()).toMatchObject({ reason: 'BadRequest' });
+  });
+});
+
 describe('faults', () => {
   it('applies a change and then loses the reply: the client errors, yet a GET shows the change', async () => {
     // GIVEN a fault that drops the reply of the next Secret replace after applying it
@@ -346,6 +376,33 @@ describe('faults', () => {
     const after = await core.readNamespacedSecret({ name: 'cred', namespace: 'default' });
     expect(Buffer.from(after.data?.key ?? '', 'base64').toString()).toBe('new');
     expect(kube.requests.filter((r) => r.info?.verb === 'update').map((r) => r.status)).toEqual(['dropped']);
+  });
+
+  it('drops the connection before applying (nothing stored) and answers 504 after applying (stored)', async () => {
+    // GIVEN a drop on the first ConfigMap create and an apply-then-timeout on the second
+    const core = kc.makeApiClient(CoreV1Api);
+    kube.faults.add({ verb: 'create', resource: 'configmaps', name: undefined, action: { type: 'drop' } });
+
+    // WHEN two creates are sent (the second fault added after the first request)
+    let dropError: unknown;
+    try {
+      await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'a' } } });
+    } catch (err) {
+      dropError = err;
+    }
+    const afterDrop = kube.registry.find(res('configmaps'), 'default', 'a');
+    kube.faults.add({ verb: 'create', resource: 'configmaps', action: { type: 'applyThenTimeout' } });
+    const timedOut = await failure(core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'b' } } }));
+
+    // THEN the dropped one is absent, the timed-out one exists, and the log counts both with their outcome
+    expect(dropError).toBeInstanceOf(Error);
+    expect(afterDrop).toBeUndefined();
+    expect(timedOut).toMatchObject({ code: 504, body: { reason: 'Timeout' } });
+    expect(kube.registry.find(res('configmaps'), 'default', 'b')?.metadata.name).toBe('b');
+    expect(kube.requests.filter((r) => r.info?.resource === 'configmaps').map((r) => [r.info?.verb, r.status, r.fault])).toEqual([
+      ['create', 'dropped', 'drop'],
+      ['create', 504, 'applyThenTimeout'],
+    ]);
   });
 
   it('fails a request before applying it with the injected status', async () => {
