@@ -325,6 +325,32 @@ describe('Lease', () => {
   });
 });
 
+describe('KubernetesObjectApi (discovery-driven generic client)', () => {
+  it('maps kinds to resources through discovery, and its default strategic patch is 415 on a custom resource', async () => {
+    // GIVEN the generic client
+    const { KubernetesObjectApi } = await import('@kubernetes/client-node');
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+
+    // WHEN it creates a Deployment and a Rollout, reads them back, and patches both with its default strategy
+    await objects.create({ apiVersion: 'apps/v1', kind: 'Deployment', ...deployment('web', 1) });
+    await objects.create({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'ro', namespace: 'default' },
+      spec: { selector: { matchLabels: { app: 'ro' } }, template: { metadata: { labels: { app: 'ro' } }, spec: { containers: [{ name: 'c', image: 'x' }] } }, strategy: { canary: {} } },
+    } as never);
+    const web = await objects.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' } });
+    const patched = await objects.patch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default', labels: { team: 'a' } } });
+    const roPatch = await failure(objects.patch({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'ro', namespace: 'default', labels: { team: 'a' } } }));
+
+    // THEN the built-in took the strategic merge, the Rollout refused it
+    expect(web.metadata?.uid).toBeDefined();
+    expect(patched.metadata?.labels).toEqual({ team: 'a' });
+    expect(roPatch.code).toBe(415);
+    expect(kube.requests.some((r) => r.path === '/apis/argoproj.io/v1alpha1' && r.status === 200)).toBe(true);
+  });
+});
+
 describe('apply and MicroTime', () => {
   it('creates with an apply patch when missing, requires fieldManager, and merges on the next apply', async () => {
     // GIVEN no ConfigMap

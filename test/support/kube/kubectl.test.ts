@@ -168,6 +168,33 @@ describe('kubectl', () => {
     expect(legacy.stderr).toBe('error: rollout status is only available for RollingUpdate strategy type\n');
   });
 
+  it('applies a manifest twice (client-side apply) and restarts a Deployment with rollout restart', async () => {
+    // GIVEN a Deployment manifest applied with kubectl, and rolled out
+    const file = join(kubectl.cacheDir, 'web.yaml');
+    writeFileSync(file, stringify(deployment('web', 2)));
+    const first = await kubectl('apply', '--validate=false', '-f', file);
+    await kube.settle();
+    const podsBefore = kube.registry.list(res('pods'), 'default').map((p) => p.metadata.uid);
+
+    // WHEN the manifest changes replicas and is applied again, then the Deployment is restarted
+    writeFileSync(file, stringify(deployment('web', 3)));
+    const second = await kubectl('apply', '--validate=false', '-f', file);
+    const restart = await kubectl('rollout', 'restart', 'deployment/web');
+    const status = await kube.tickWhile(kubectl('rollout', 'status', 'deployment/web', '--timeout=60s'));
+
+    // THEN apply created then configured it, the restart stamped the template, and every pod is new
+    expect(first).toMatchObject({ code: 0, stdout: 'deployment.apps/web created\n' });
+    expect(second).toMatchObject({ code: 0, stdout: 'deployment.apps/web configured\n' });
+    expect(restart).toMatchObject({ code: 0, stdout: 'deployment.apps/web restarted\n' });
+    expect(status.code).toBe(0);
+    const d = kube.registry.get(res('deployments'), 'default', 'web');
+    expect(d.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toContain('"replicas":3');
+    expect(Object.keys(((((d.spec as Obj).template as Obj).metadata as Obj).annotations ?? {}) as Obj)).toEqual(['kubectl.kubernetes.io/restartedAt']);
+    const podsAfter = kube.registry.list(res('pods'), 'default').filter((p) => !p.metadata.deletionTimestamp);
+    expect(podsAfter).toHaveLength(3);
+    expect(podsAfter.filter((p) => podsBefore.includes(p.metadata.uid))).toEqual([]);
+  });
+
   it('deletes a pod and waits until the kubelet removed it', async () => {
     // GIVEN a running pod
     kube.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
