@@ -33,6 +33,8 @@ export interface SettleOptions {
   readonly maxTicks?: number;
   /** Ticks in a row without any write that count as settled. @default 3 */
   readonly quietTicks?: number;
+  /** Real time to wait for pending pod runners before throwing (only catches a hung runner). @default 120000 */
+  readonly runnerTimeoutMs?: number;
 }
 
 export interface FakeKube {
@@ -102,6 +104,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     async settle(o = {}) {
       const maxTicks = o.maxTicks ?? 500;
       const quiet = o.quietTicks ?? 3;
+      const runnerTimeoutMs = o.runnerTimeoutMs ?? 120_000;
       let quietFor = 0;
       for (let n = 1; n <= maxTicks; n++) {
         const before = store.revision;
@@ -109,7 +112,16 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         const waiting = pending();
         if (waiting.length > 0) {
           quietFor = 0;
-          await Promise.race(waiting);
+          // the clock stands still while outside work (a pod runner) runs; the bound only catches a hang
+          let timer: NodeJS.Timeout | undefined;
+          const hung = new Promise<'hung'>((r) => {
+            timer = setTimeout(() => r('hung'), runnerTimeoutMs);
+          });
+          const outcome = await Promise.race([Promise.race(waiting), hung]);
+          clearTimeout(timer);
+          if (outcome === 'hung') {
+            throw new Error(`fake kube settle waited ${runnerTimeoutMs} ms for ${waiting.length} pod runner(s) without an answer. Make the runner resolve, or tick by hand.`);
+          }
         } else if (store.revision === before) {
           quietFor += 1;
           if (quietFor >= quiet) return n;

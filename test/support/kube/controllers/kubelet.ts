@@ -61,7 +61,7 @@ export interface ContainerStart {
 interface PodState {
   startedTick?: number;
   readyTick?: number;
-  runner?: { result?: PodOutcome; error?: unknown; promise?: Promise<unknown>; doneTick?: number };
+  runner?: { result?: PodOutcome; error?: unknown; promise?: Promise<unknown>; doneTick?: number; abandoned?: boolean };
   terminatingTick?: number;
 }
 
@@ -93,7 +93,10 @@ export class Kubelet implements Controller {
 
   public pending(): Promise<unknown>[] {
     const out: Promise<unknown>[] = [];
-    for (const s of this.#pods.values()) if (s.runner?.promise && s.runner.result === undefined && s.runner.error === undefined) out.push(s.runner.promise);
+    for (const s of this.#pods.values()) {
+      const r = s.runner;
+      if (r?.promise && !r.abandoned && r.result === undefined && r.error === undefined) out.push(r.promise);
+    }
     return out;
   }
 
@@ -160,6 +163,8 @@ export class Kubelet implements Controller {
     const name = pod.metadata.name ?? '';
     const now = registry.clock.time();
     if (isTerminating(pod)) {
+      // the pod is going away: nobody waits for its runner any more
+      if (state.runner) state.runner.abandoned = true;
       state.terminatingTick ??= this.#tick;
       if (this.#tick - state.terminatingTick >= (this.options.terminationTicks ?? 1)) registry.finalizePodDeletion(ns, name);
       return;
