@@ -299,3 +299,22 @@ describe('rekey status', () => {
     expect(r.stdout).toContain(`uploads     rustfs    1    ${json[1].accessKeyId}  10d  2026-12-01  ok      CronJob/jobs/cleanup, Deployment/web/web`);
   });
 });
+
+describe('help and options per command', () => {
+  it.each(['synth', 'rotate', 'check', 'status', 'fingerprint', 'schema'])('GIVEN rekey %s --help WHEN run THEN exit 0 with its usage', async (command) => {
+    const dir = project();
+    const r = await cli(dir, [command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^Usage: rekey ${command}\\b`));
+    expect(r.stderr).toBe('');
+  });
+
+  it('GIVEN --output on a command that prints no table WHEN run THEN exit 1 naming the usage, nothing written', async () => {
+    const dir = project();
+    const before = snapshotTree(dir);
+    const r = await cli(dir, ['synth', '--output', 'json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("rekey: error: rekey synth arguments are invalid: got \"--output json\" (Unknown option '--output'). Usage: rekey synth [--dir <project>]\n");
+    expect(snapshotTree(dir)).toEqual(before);
+  });
+});

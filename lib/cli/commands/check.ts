@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
-import { ValidationError } from '../../core/errors.js';
+import { ExitCode, ValidationError } from '../../core/errors.js';
+import type { CommandArgs } from '../command.js';
 import { diffTrees, synthesize, tempDirIn } from '../../project/synth.js';
 
 /** Options of `check`. */
@@ -31,4 +32,11 @@ export async function check(options: CheckOptions): Promise<void> {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** `rekey check`. */
+export async function run({ dir, io }: CommandArgs): Promise<number> {
+  await check({ dir });
+  io.stdout('dist/ is up to date; rekey.ledger.yaml integrity holds\n');
+  return ExitCode.OK;
 }

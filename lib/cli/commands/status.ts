@@ -2,6 +2,8 @@ import { join, resolve } from 'node:path';
 import type { RekeyModel } from '../../core/model.js';
 import { Ledger } from '../../project/ledger.js';
 import { synthesize } from '../../project/synth.js';
+import { ExitCode } from '../../core/errors.js';
+import type { CommandArgs } from '../command.js';
 import { renderTable } from '../table.js';
 
 /** Options of `status`. */
@@ -85,4 +87,11 @@ export function formatStatus(rows: readonly CredentialStatus[]): string {
       r.consumers.length ? r.consumers.join(', ') : '-',
     ]),
   );
+}
+
+/** `rekey status [--output json]`. */
+export async function run({ values, dir, io }: CommandArgs): Promise<number> {
+  const rows = await status({ dir, now: io.now?.() });
+  io.stdout(values.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatStatus(rows));
+  return ExitCode.OK;
 }
