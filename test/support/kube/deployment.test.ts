@@ -126,6 +126,53 @@ describe('Deployment', () => {
     expect(pods('stuck').filter((p) => p.metadata.annotations?.[NEVER_READY_ANNOTATION] === undefined)).toHaveLength(2);
   });
 
+  it('reports ProgressDeadlineExceeded once progressDeadlineSeconds pass without progress on the fake clock', async () => {
+    // GIVEN a settled Deployment with a 10 s progress deadline, changed to never-ready pods
+    await start();
+    const d = deployment('late', 1, 'app:1');
+    (d.spec as Obj).progressDeadlineSeconds = 10;
+    kube.apply(d);
+    await kube.settle();
+    setTemplate('late', (t) => {
+      t.metadata = { ...(t.metadata as Obj), annotations: { [NEVER_READY_ANNOTATION]: 'true' } };
+    });
+
+    // WHEN 5 ticks pass, then 20 more
+    for (let i = 0; i < 5; i++) kube.tick();
+    const early = kube.registry.get(res('deployments'), 'default', 'late');
+    for (let i = 0; i < 20; i++) kube.tick();
+    const late = kube.registry.get(res('deployments'), 'default', 'late');
+
+    // THEN still progressing at 5 s, timed out after the deadline
+    const progressing = (o: KubeObject): Obj | undefined => ((o.status as Obj).conditions as Obj[]).find((c) => c.type === 'Progressing');
+    expect(progressing(early)).toMatchObject({ status: 'True', reason: 'ReplicaSetUpdated' });
+    expect(progressing(late)).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${String(progressing(early)?.message).match(/"(.*)"/)?.[1]}" has timed out progressing.` });
+  });
+
+  it('Recreate stops every old pod before the first new one starts', async () => {
+    // GIVEN a settled Recreate Deployment with 2 replicas
+    await start();
+    const d = deployment('batch', 2, 'app:1');
+    (d.spec as Obj).strategy = { type: 'Recreate' };
+    kube.apply(d);
+    await kube.settle();
+
+    // WHEN its image changes and we tick, recording whether old and new pods ever coexist
+    setTemplate('batch', (t) => {
+      (((t.spec as Obj).containers as Obj[])[0]).image = 'app:2';
+    });
+    let overlap = false;
+    for (let i = 0; i < 30; i++) {
+      kube.tick();
+      const images = new Set(pods('batch').map((p) => (((p.spec as Obj).containers as Obj[])[0]).image));
+      if (images.size > 1) overlap = true;
+    }
+
+    // THEN never both versions at once, and 2 new pods in the end
+    expect(overlap).toBe(false);
+    expect(pods('batch').map((p) => (((p.spec as Obj).containers as Obj[])[0]).image)).toEqual(['app:2', 'app:2']);
+  });
+
   it('deletes the ReplicaSets and pods of a deleted Deployment (garbage collection)', async () => {
     // GIVEN a settled Deployment
     await start();
