@@ -3,7 +3,8 @@
  *
  *   client: RgwAdminClient.addKey(new) → verifyAccepted(new) → deleteKey(old) → verifyRejected(old)
  *   bare:   the same HTTP requests (GET user, ListUserPolicies, PUT key, ListBuckets(new), GET user,
- *           ListUserPolicies, DELETE key, ListBuckets(old) → 403), each signed with aws4 and sent with plain node:http on a fresh
+ *           ListUserPolicies, DELETE key, ListBuckets(old) → 403, ListBuckets(new) as verifyRejected's
+ *           control), each signed with aws4 and sent with plain node:http on a fresh
  *           connection (as the client does); "bare" is the SUM of their round-trip times.
  *   bare-ka: the same on ONE keep-alive connection, to show why the client does not reuse
  *           connections to radosgw (delayed ACK vs Nagle: ~40 ms per reused-connection call).
@@ -18,7 +19,7 @@ import aws4 from 'aws4';
 import { MemoryLogger } from '../lib/core/log.js';
 import type { IdentitySpec, KeyPair } from '../lib/providers/provider.js';
 import { RgwAdminClient } from '../lib/providers/ceph-rgw/client.js';
-import { verifyAccepted, verifyRejected } from '../lib/providers/s3/verify.js';
+import { S3ClientPool, verifyAccepted, verifyRejected } from '../lib/providers/s3/verify.js';
 import { SecretValue } from '../lib/core/secret-value.js';
 import { ensureRgw } from '../test/support/rgw.js';
 
@@ -110,6 +111,7 @@ async function bareSwap(
     ['POST', admin, '/', 404, listPolicies],
     ['DELETE', admin, `/admin/user?${q({ key: '', uid, 'access-key': oldPair.accessKeyId, 'key-type': 's3', format: 'json' })}`, 200],
     ['GET', oldPair, '/', 403],
+    ['GET', fresh, '/', 200], // verifyRejected's control: the same call signed by the new key
   ];
   let sum = 0;
   for (const [method, creds, p, want, body] of steps) {
@@ -136,7 +138,9 @@ async function main(): Promise<void> {
   const endpoint = new URL(cluster.endpoint);
   const logger = new MemoryLogger();
   const client = new RgwAdminClient({ endpoint: cluster.endpoint, admin: cluster.admin, logger });
-  const conn = { endpoint: cluster.endpoint, provider: 'ceph-rgw', logger };
+  // one S3 client per key for the whole run: verifyAccepted(new) and verifyRejected's control share it
+  const clients = new S3ClientPool();
+  const conn = { endpoint: cluster.endpoint, provider: 'ceph-rgw', logger, clients };
   const vopts = { deadlineMs: 10_000, initialDelayMs: 50 };
 
   const idC: IdentitySpec = { kind: 'user', name: `bench-client-${TAG.toLowerCase()}` };
@@ -162,6 +166,7 @@ async function main(): Promise<void> {
   }
 
   const rows: Array<{ rep: number; client: number; reqs: number; bare: number; bareReqs: number; ka: number }> = [];
+  const measuredFrom = logger.records.length;
   for (let rep = 1; rep <= N; rep++) {
     const fresh = newPair();
     const before = logger.records.length;
@@ -184,11 +189,20 @@ async function main(): Promise<void> {
     rows.push({ rep, client: clientMs, reqs, bare: b.sum, bareReqs: b.n, ka: k.sum });
   }
   client.close();
+  clients.close();
   KEEP_ALIVE.destroy();
+  // where the client's time goes: median logged duration per request kind (measured reps only)
+  const per = new Map<string, number[]>();
+  for (const r of logger.records.slice(measuredFrom)) {
+    if (r.msg !== 'provider call') continue;
+    const kind = `${String(r.operation)} ${String(r.request)}${r.role ? ` (${String(r.role)})` : ''}`;
+    per.set(kind, [...(per.get(kind) ?? []), Number(r.durationMs)]);
+  }
 
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const f = (x: number) => x.toFixed(1);
   console.log(`radosgw ${cluster.endpoint} (${cluster.source}), ${N} swaps, node ${process.version}`);
+  console.log(`client requests, median logged ms: ${[...per.entries()].map(([k, v]) => `${k}: ${stats(v).median.toFixed(1)}`).join('; ')}`);
   console.log(
     line(['rep', 'client swap ms', 'client HTTP reqs', 'bare HTTP sum ms', 'bare reqs', 'ratio client/bare', 'bare keep-alive sum ms']),
   );

@@ -24,7 +24,7 @@
  * RGW cannot disable one S3 key: see `disableKey`.
  */
 import { createHash } from 'node:crypto';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { NodeSha256 } from '../sha256.js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ProviderError } from '../../core/errors.js';
@@ -139,7 +139,7 @@ export class RgwAdminClient implements ProviderClient {
     this.signer = new SignatureV4({
       service: 's3',
       region: this.region,
-      sha256: Sha256,
+      sha256: NodeSha256,
       credentials: async () => ({
         accessKeyId: conn.admin.accessKeyId,
         secretAccessKey: conn.admin.secretAccessKey.reveal(),

@@ -21,7 +21,7 @@
  * - `alternatingUsers`: not offered by this client.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { NodeSha256 } from '../sha256.js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ProviderError } from '../../core/errors.js';
@@ -443,7 +443,7 @@ export class MinioAdminClient implements ProviderClient {
     const signer = new SignatureV4({
       service: 's3',
       region: this.conn.region ?? '',
-      sha256: Sha256,
+      sha256: NodeSha256,
       uriEscapePath: false,
       credentials: async () => ({ accessKeyId: admin.accessKeyId, secretAccessKey: admin.secretAccessKey.reveal() }),
     });

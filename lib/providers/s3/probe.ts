@@ -8,7 +8,7 @@
  * Anything else (5xx, network) proves nothing and is reported as such.
  */
 import { createHash } from 'node:crypto';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { NodeSha256 } from '../sha256.js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpAnswer, HttpExchange } from '../http.js';
@@ -35,7 +35,7 @@ export async function probeSecret(
   const signer = new SignatureV4({
     service: 's3',
     region,
-    sha256: Sha256,
+    sha256: NodeSha256,
     credentials: async () => ({ accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey.reveal() }),
   });
   const signed = await signer.sign(
