@@ -19,6 +19,13 @@ const OUTPUT = { output: { type: 'string' as const, short: 'o' } };
 
 /** One declarative command table; each command is a lazily imported module. */
 const COMMANDS: Record<string, Command> = {
+  init: {
+    summary: 'write a starter rekey.yaml (--cert pins the sealing certificate; --typescript adds cdk8s.yaml and main.ts) and .gitignore entries',
+    usage: 'rekey init [--cert <sealed-secrets.pem>] [--typescript] [--dir <project>]',
+    options: { ...DIR, cert: { type: 'string' }, typescript: { type: 'boolean' } },
+    positionals: false,
+    load: () => import('./commands/init.js'),
+  },
   synth: {
     summary: 'render dist/ from rekey.yaml, rekey.ledger.yaml and the cdk8s app (atomically)',
     usage: 'rekey synth [--dir <project>]',
