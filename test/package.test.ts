@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ledger } from '../lib/project/ledger.js';
@@ -10,9 +11,9 @@ import { validateManifests } from './support/validate.js';
 let dir: string;
 const apps: string[] = [];
 beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'pipe' });
+  execFileSync('npm', ['run', 'build'], { stdio: 'pipe' });
   dir = tempProject();
-}, 120_000);
+}, 180_000);
 afterAll(() => {
   removeProject(dir);
   for (const d of apps) rmSync(d, { recursive: true, force: true });
@@ -167,4 +168,38 @@ runApp(() => {
     expect(r.stderr).not.toContain('    at ');
     expect(existsSync(join(d, 'dist'))).toBe(false);
   }, 120_000);
+});
+
+describe('installable by name', () => {
+  it('GIVEN npm pack WHEN the tarball is installed into an empty folder THEN rekey --help, init, rotate, synth and check work there, within the size budget', () => {
+    // GIVEN the packed package (build/ is fresh from beforeAll)
+    const work = mkdtempSync(join(tmpdir(), 'rekey-pack-'));
+    apps.push(work);
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { encoding: 'utf8' })) as Array<{ filename: string; size: number; entryCount: number; files: Array<{ path: string }> }>;
+    const files = packed!.files.map((f) => f.path);
+    // THEN only the library, the bin, the schema and the README ship
+    expect(files.filter((f) => !/^(build\/(lib|imports|rotator)\/|bin\/rekey\.js$|schema\/|README\.md$|package\.json$)/.test(f))).toEqual([]);
+    expect(files.some((f) => f.startsWith('build/lib/rotator/'))).toBe(false);
+    expect(files).toContain('build/rotator/rotator.mjs.gz');
+    expect(packed!.entryCount).toBeLessThanOrEqual(250);
+    expect(packed!.size).toBeLessThanOrEqual(1024 * 1024);
+    console.log(`npm pack: ${packed!.entryCount} files, ${(packed!.size / 1024).toFixed(0)} KiB packed`);
+    // WHEN it is installed into an empty folder (offline from the npm cache that npm ci filled)
+    const user = join(work, 'project');
+    execFileSync('mkdir', ['-p', user]);
+    writeFileSync(join(user, 'package.json'), '{"name":"user-project","private":true,"type":"module"}\n');
+    execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, packed!.filename)], { cwd: user, stdio: 'pipe' });
+    const rekey = (...args: string[]) => spawnSync('npx', ['rekey', ...args], { cwd: user, encoding: 'utf8' });
+    // THEN the bin works there
+    const help = rekey('--help');
+    expect([help.status, help.stdout.split('\n')[0]]).toEqual([0, 'Usage: rekey <command> [options]']);
+    copyFileSync(CERT, join(user, CERT));
+    const init = rekey('init', '--cert', CERT);
+    expect([init.status, init.stderr]).toEqual([0, '']);
+    const rotate = rekey('rotate', 'app-s3');
+    expect([rotate.status, rotate.stderr]).toEqual([0, '']);
+    expect(existsSync(join(user, 'dist', 'rekey.k8s.yaml'))).toBe(true);
+    expect(rekey('synth').status).toBe(0);
+    expect(rekey('check').status).toBe(0);
+  }, 300_000);
 });
