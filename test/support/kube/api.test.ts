@@ -128,6 +128,20 @@ describe('CoreV1Api CRUD', () => {
 });
 
 describe('registry rules', () => {
+  it('names an object from generateName with 5 random characters', async () => {
+    // GIVEN a Job-like generateName
+    const core = kc.makeApiClient(CoreV1Api);
+
+    // WHEN two ConfigMaps are created from it
+    const a = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { generateName: 'rotate-' } } });
+    const b = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { generateName: 'rotate-' } } });
+
+    // THEN both got distinct names of the upstream shape, and keep generateName
+    expect(a.metadata?.name).toMatch(/^rotate-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    expect(b.metadata?.name).not.toBe(a.metadata?.name);
+    expect(a.metadata?.generateName).toBe('rotate-');
+  });
+
   it('turns Secret stringData into base64 data and never stores stringData', async () => {
     // GIVEN a Secret written with stringData
     const core = kc.makeApiClient(CoreV1Api);

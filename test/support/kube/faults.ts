@@ -50,8 +50,8 @@ export interface LoggedRequest {
   readonly method: string;
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
-  /** undefined for discovery and other non-resource paths */
-  readonly info?: RequestInfo;
+  /** undefined for discovery and other non-resource paths (set once the path is parsed) */
+  info?: RequestInfo;
   /** HTTP status sent, or 'dropped' when the connection was destroyed */
   status: number | 'dropped';
   /** the fault that hit this request */

@@ -77,7 +77,7 @@ export class HttpApi {
       this.#write(res, reply);
       return;
     }
-    (entry as { info?: RequestInfo }).info = info;
+    entry.info = info;
     const fault = this.options.faults.take(info);
     if (fault) entry.fault = fault.type;
     if (fault?.type === 'drop') {

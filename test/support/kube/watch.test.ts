@@ -139,6 +139,18 @@ describe('raw watch (Watch)', () => {
     expect(log.items).toEqual(['ADDED x', 'DELETED x', 'BOOKMARK ']);
   });
 
+  it('ends the stream after timeoutSeconds', async () => {
+    // GIVEN a watch asking for a 1 s timeout
+    const ended = new EventLog<string>();
+
+    // WHEN it is opened and nothing happens
+    await new Watch(kc).watch(PATH, { timeoutSeconds: 1 }, () => undefined, (err) => ended.push(String(err)));
+    await ended.waitFor((l) => l.length >= 1, 'the server to end the stream');
+
+    // THEN the server ended it cleanly (client-node reports no error) and no watch is left open
+    expect(ended.items).toEqual(['null']);
+  });
+
   it('answers a watch from a compacted revision with one ERROR 410 event and closes the stream', async () => {
     // GIVEN a compacted history
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'a' } } });
