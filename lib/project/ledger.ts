@@ -1,20 +1,22 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { SecretValue } from '../core/secret-value.js';
-import { formatPath, show, valueAt } from './spec.js';
+import { formatPath, show, valueAt } from '../core/errors.js';
+import { readRegularFile, writeFileAtomic, type WriteFileAtomicOptions } from './files.js';
 
 /**
  * The ledger, `rekey.ledger.yaml`: machine-written state that makes synthesis deterministic.
  *
  * Per credential: generation, current and previous access-key IDs (not secret), rotatedAt,
  * the sealed ciphertexts per target and for the rotator's staging Secret. Never plaintext,
- * except for `plain` delivery. Written atomically (temp file, fsync, rename). An `integrity`
- * field (SHA-256 over the canonical content) makes a hand edit detectable: such a ledger is
- * refused with a clear error. It protects against accidents and careless edits, not against
+ * except for `plain` delivery. Written atomically (temp file, fsync, rename) under the project
+ * lock. Each credential's entry ends with its own `integrity` (SHA-256 over the entry's
+ * canonical content and the credential's name), so a hand edit is detected and refused with a
+ * clear error naming the entry, and two pull requests rotating different credentials change
+ * disjoint, non-adjacent lines (git merges them). It protects against accidents and careless edits, not against
  * someone who recomputes the hash on purpose — git history and review do that.
  */
 
@@ -65,125 +67,214 @@ const entrySchema = z.strictObject({
 });
 export type LedgerEntry = z.infer<typeof entrySchema>;
 
-const ledgerSchema = z.strictObject({
+/** A key that exists at the provider before rekey's first rotation (`rekey adopt`): not secret. */
+const adoptedRecord = z.strictObject({
+  accessKeyId: z.string().regex(/^[A-Za-z0-9+/=_.@-]{3,128}$/, 'must be an access-key ID (3-128 of A-Z a-z 0-9 + / = _ . @ -)'),
+  provider: z.string(),
+  adoptedAt: z.iso.datetime(),
+});
+export type AdoptedKey = z.infer<typeof adoptedRecord>;
+
+const INTEGRITY = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>');
+const rotatedFileEntry = entrySchema.extend({ integrity: INTEGRITY });
+const adoptedFileEntry = z.strictObject({ adopted: adoptedRecord, integrity: INTEGRITY });
+/** The schema of the ledger before per-entry integrity (one whole-file `integrity:`): still read, rewritten on the next write. */
+const legacyEntry = entrySchema;
+
+const CREDENTIAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const fileSchema = z.strictObject({
   apiVersion: z.literal(LEDGER_API_VERSION, { error: `must be ${LEDGER_API_VERSION}` }),
   kind: z.literal(LEDGER_KIND, { error: `must be ${LEDGER_KIND}` }),
-  credentials: z.record(z.string(), entrySchema),
-  integrity: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  credentials: z.union([z.record(z.string(), z.unknown()), z.null()]).optional(),
+  /** Legacy: one whole-file integrity (before per-entry integrity). */
+  integrity: INTEGRITY.optional(),
 });
 
 const HEADER =
-  '# Written by `rekey rotate`. Do not edit by hand: the integrity field detects any change,\n' +
-  '# and rekey refuses a ledger that does not match it. Holds key IDs and sealed values only.\n';
+  '# Written by rekey (rotate, adopt). Do not edit by hand: each credential entry carries its own\n' +
+  '# integrity, and rekey refuses an entry that does not match it. Entries are separated by a blank\n' +
+  '# line and a comment so that pull requests rotating different credentials merge in git.\n' +
+  '# Holds key IDs and sealed values only (plaintext only for plain delivery).\n';
+
+/** The file name shown in ledger errors. */
+export const LEDGER_FILE = 'rekey.ledger.yaml';
 
 /** The ledger: immutable; `with()` returns a new one. */
 export class Ledger {
   /** An empty ledger (no credential rotated yet). */
   public static empty(): Ledger {
-    return new Ledger({});
+    return new Ledger({}, {});
   }
 
   /**
    * Loads a ledger file. A missing file is an empty ledger; a corrupt or hand-edited one
-   * is refused with a `ValidationError` naming the file, the field and the fix.
+   * is refused with a `ValidationError` naming the file, the field and the fix. Only a regular
+   * file is read (never a symbolic link, FIFO or device), of at most 16 MiB.
    */
   public static load(path: string, displayName = basename(path)): Ledger {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return Ledger.empty();
-      throw new ValidationError(`${displayName} cannot be read: got ${(e as NodeJS.ErrnoException).code}. Check the file's permissions.`, {
-        code: 'LEDGER_UNREADABLE',
-        cause: e,
-      });
-    }
+    const text = readRegularFile(path, displayName, `Restore it from git (git checkout -- ${displayName}).`);
+    if (text === undefined) return Ledger.empty();
     return Ledger.parse(text, displayName);
   }
 
   /** Parses ledger text (see load). */
-  public static parse(text: string, displayName = 'rekey.ledger.yaml'): Ledger {
+  public static parse(text: string, displayName = LEDGER_FILE): Ledger {
     const restore = `Restore it from git (git checkout -- ${displayName}) and let rekey rotate write it.`;
+    checkConflictMarkers(text, displayName);
     const doc = parseDocument(text, { uniqueKeys: true });
     if (doc.errors.length > 0) {
       throw new ValidationError(`${displayName} is not valid YAML: got ${doc.errors[0]!.code}. ${restore}`, { code: 'LEDGER_CORRUPT' });
     }
-    const raw = doc.toJS() as unknown;
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: 0 }) as unknown;
+    } catch {
+      throw new ValidationError(`${displayName} is not valid YAML: got a YAML alias (the ledger never has one). ${restore}`, { code: 'LEDGER_CORRUPT' });
+    }
     if (raw === null || raw === undefined) return Ledger.empty();
-    const parsed = ledgerSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-      const value = issue.code === 'unrecognized_keys' ? issue.keys[0] : valueAt(raw, issue.path);
-      throw new ValidationError(
-        `${displayName} ${formatPath(field) || '(top level)'} ${issue.code === 'unrecognized_keys' ? 'is not a ledger field' : issue.code === 'invalid_type' ? `must be a ${issue.expected}` : issue.message.replace(/^Invalid input: /, '')}: got ${show(value)}. ${restore}`,
-        { code: 'LEDGER_CORRUPT' },
-      );
+    const top = fileSchema.safeParse(raw);
+    if (!top.success) throw issueError(displayName, raw, [], top.error.issues[0]!, restore);
+    const legacy = top.data.integrity !== undefined;
+    const credentials = top.data.credentials ?? {};
+    const entries: Record<string, LedgerEntry> = {};
+    const adopted: Record<string, AdoptedKey> = {};
+    for (const name of Object.keys(credentials)) {
+      const at = ['credentials', name];
+      if (!CREDENTIAL_NAME.test(name)) {
+        throw new ValidationError(`${displayName} ${formatPath(at)} is not a credential name: got ${show(name)}. ${restore}`, { code: 'LEDGER_CORRUPT' });
+      }
+      const value = credentials[name];
+      const isAdopted = !legacy && value !== null && typeof value === 'object' && 'adopted' in value;
+      const schema = legacy ? legacyEntry : isAdopted ? adoptedFileEntry : rotatedFileEntry;
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) throw issueError(displayName, raw, at, parsed.error.issues[0]!, restore);
+      if (legacy) {
+        entries[name] = parsed.data as LedgerEntry;
+        continue;
+      }
+      const { integrity, ...rest } = parsed.data as { integrity: string } & Record<string, unknown>;
+      const expected = entryIntegrity(name, rest);
+      if (integrity !== expected) {
+        throw new ValidationError(
+          `${displayName} ${formatPath([...at, 'integrity'])} does not match the entry's content (edited by hand, or a merge conflict resolved line by line?): got ${integrity}. Take the ${name} entry whole from one side of the merge, or restore the file from git (git checkout -- ${displayName}); then run \`rekey rotate ${name}\` if it must rotate again.`,
+          { code: 'LEDGER_TAMPERED' },
+        );
+      }
+      if (isAdopted) adopted[name] = (rest as { adopted: AdoptedKey }).adopted;
+      else entries[name] = rest as LedgerEntry;
     }
-    const expected = integrityOf(parsed.data.credentials);
-    if (parsed.data.integrity !== expected) {
-      throw new ValidationError(
-        `${displayName} integrity does not match its content (edited by hand?): got ${parsed.data.integrity}. ${restore}`,
-        { code: 'LEDGER_TAMPERED' },
-      );
+    if (legacy) {
+      const expected = legacyIntegrityOf(entries);
+      if (top.data.integrity !== expected) {
+        throw new ValidationError(`${displayName} integrity does not match its content (edited by hand?): got ${top.data.integrity}. ${restore}`, { code: 'LEDGER_TAMPERED' });
+      }
     }
-    return new Ledger(parsed.data.credentials);
+    return new Ledger(entries, adopted);
   }
 
   readonly #entries: Readonly<Record<string, LedgerEntry>>;
+  readonly #adopted: Readonly<Record<string, AdoptedKey>>;
 
-  private constructor(entries: Record<string, LedgerEntry>) {
+  private constructor(entries: Record<string, LedgerEntry>, adopted: Record<string, AdoptedKey>) {
     this.#entries = entries;
+    this.#adopted = adopted;
   }
 
   /** The entry of a credential, if it was ever rotated. */
   public get(credential: string): LedgerEntry | undefined {
-    return this.#entries[credential];
+    return Object.hasOwn(this.#entries, credential) ? this.#entries[credential] : undefined;
   }
 
-  /** Names of every credential in the ledger, sorted. */
+  /** The adopted key of a credential never rotated (`rekey adopt`), if any. */
+  public adopted(credential: string): AdoptedKey | undefined {
+    return Object.hasOwn(this.#adopted, credential) ? this.#adopted[credential] : undefined;
+  }
+
+  /** Names of every rotated credential in the ledger, sorted. */
   public names(): string[] {
     return Object.keys(this.#entries).sort();
   }
 
-  /** A new ledger with one entry replaced. */
+  /** Names of every credential with an adopted key and no rotation yet, sorted. */
+  public adoptedNames(): string[] {
+    return Object.keys(this.#adopted).sort();
+  }
+
+  /** A new ledger with one entry replaced (a rotation replaces an adopted key). */
   public with(credential: string, entry: LedgerEntry): Ledger {
     const checked = entrySchema.parse(entry);
-    return new Ledger({ ...this.#entries, [credential]: checked });
+    const adopted = { ...this.#adopted };
+    delete adopted[credential];
+    return new Ledger({ ...this.#entries, [credential]: checked }, adopted);
   }
 
-  /** The file text: sorted keys, integrity last, byte-stable for the same content. */
+  /** A new ledger recording a key that exists at the provider for a credential never rotated. */
+  public withAdopted(credential: string, key: AdoptedKey): Ledger {
+    if (this.get(credential)) throw new Error(`Ledger.withAdopted: ${credential} was already rotated`);
+    return new Ledger({ ...this.#entries }, { ...this.#adopted, [credential]: adoptedRecord.parse(key) });
+  }
+
+  /**
+   * The file text: one block per credential, sorted by name, each ending with its own
+   * `integrity`, separated by a blank line and a comment line naming the credential, so that
+   * changes to different credentials never touch adjacent lines. Byte-stable for the same content.
+   */
   public serialize(): string {
-    const credentials = canonical(this.#entries) as Record<string, LedgerEntry>;
-    const body = { apiVersion: LEDGER_API_VERSION, kind: LEDGER_KIND, credentials, integrity: integrityOf(credentials) };
-    return HEADER + stringify(body, { lineWidth: 0 });
+    const names = [...new Set([...Object.keys(this.#entries), ...Object.keys(this.#adopted)])].sort();
+    let out = HEADER + `apiVersion: ${LEDGER_API_VERSION}\nkind: ${LEDGER_KIND}\n`;
+    if (names.length === 0) return out + 'credentials: {}\n';
+    out += 'credentials:\n';
+    for (const name of names) {
+      const body = this.get(name) ? (canonical(this.#entries[name]) as Record<string, unknown>) : { adopted: canonical(this.#adopted[name]) };
+      const block = stringify({ [name]: { ...body, integrity: entryIntegrity(name, body) } }, { lineWidth: 0 });
+      out += `\n  # --- credential ${name} ---\n` + block.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n') + '\n';
+    }
+    return out;
   }
 
-  /** Writes the ledger atomically: temp file in the same folder, fsync, rename. */
-  public save(path: string): void {
-    writeFileAtomic(path, this.serialize());
+  /** Writes the ledger atomically (see writeFileAtomic), keeping the mode of the file it replaces. */
+  public save(path: string, options: WriteFileAtomicOptions = {}): void {
+    writeFileAtomic(path, this.serialize(), options);
   }
 }
 
-/** Writes a file atomically (temp file in the same folder, fsync, rename). */
-export function writeFileAtomic(path: string, content: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+export { writeFileAtomic } from './files.js';
+
+/**
+ * A git merge left conflict markers in the ledger: say which credential and what to do.
+ * (Only the same credential rotated on both sides can conflict.)
+ */
+function checkConflictMarkers(text: string, displayName: string): void {
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => /^(<{7}|>{7})( |$)/.test(l) || /^={7}$/.test(l) || /^\|{7}( |$)/.test(l));
+  if (at < 0) return;
+  let credential: string | undefined;
+  for (let i = at; i >= 0 && !credential; i--) {
+    const m = /^ {2}# --- credential ([a-z0-9-]+) ---$/.exec(lines[i]!) ?? /^ {2}([a-z0-9][-a-z0-9]*):$/.exec(lines[i]!);
+    if (m) credential = m[1];
   }
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  const where = credential ? ` in credentials.${credential}` : '';
+  const fix = credential
+    ? `Both branches rotated ${credential}: take the target branch's ledger and dist/ (e.g. git checkout main -- ${displayName} dist/), run \`rekey rotate ${credential}\` again and commit.`
+    : `Take the target branch's ledger and dist/ (e.g. git checkout main -- ${displayName} dist/) and run the rotation again.`;
+  throw new ValidationError(`${displayName} has an unresolved git merge conflict${where} (line ${at + 1}): got ${show(lines[at]!.slice(0, 40))}. ${fix}`, { code: 'LEDGER_CONFLICT' });
 }
 
-function integrityOf(credentials: Record<string, LedgerEntry>): string {
+function issueError(displayName: string, raw: unknown, prefix: readonly PropertyKey[], issue: z.core.$ZodIssue, restore: string): ValidationError {
+  const path = [...prefix, ...issue.path];
+  const field = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path;
+  const value = issue.code === 'unrecognized_keys' ? issue.keys[0] : valueAt(raw, path);
+  const what = issue.code === 'unrecognized_keys' ? 'is not a ledger field' : issue.code === 'invalid_type' ? `must be a ${issue.expected}` : issue.message.replace(/^Invalid input: /, '');
+  return new ValidationError(`${displayName} ${formatPath(field as (string | number)[]) || '(top level)'} ${what}: got ${show(value)}. ${restore}`, { code: 'LEDGER_CORRUPT' });
+}
+
+/** Integrity of one entry: SHA-256 over its canonical JSON together with the credential's name (an entry cannot be moved). */
+function entryIntegrity(name: string, entry: unknown): string {
+  return 'sha256:' + createHash('sha256').update(JSON.stringify(canonical({ credential: name, entry }))).digest('hex');
+}
+
+function legacyIntegrityOf(credentials: Record<string, LedgerEntry>): string {
   return 'sha256:' + createHash('sha256').update(JSON.stringify(canonical(credentials))).digest('hex');
 }
 

@@ -194,7 +194,11 @@ describe('bad input never half-writes', () => {
     const text = readFileSync(path, 'utf8');
     writeFileSync(path, text.replace(/generation: 1/, 'generation: 7'));
     const integrity = /integrity: (\S+)/.exec(text)![1];
-    await expectRefused(dir, ['rotate', 'uploads'], `rekey.ledger.yaml integrity does not match its content (edited by hand?): got ${integrity}. Restore it from git (git checkout -- rekey.ledger.yaml) and let rekey rotate write it.`);
+    await expectRefused(
+      dir,
+      ['rotate', 'uploads'],
+      `rekey.ledger.yaml credentials.reports.integrity does not match the entry's content (edited by hand, or a merge conflict resolved line by line?): got ${integrity}. Take the reports entry whole from one side of the merge, or restore the file from git (git checkout -- rekey.ledger.yaml); then run \`rekey rotate reports\` if it must rotate again.`,
+    );
   });
 
   it('a corrupt ledger (not YAML)', async () => {
@@ -265,7 +269,7 @@ describe('rekey check', () => {
     writeFileSync(path, readFileSync(path, 'utf8').replace(/rotatedAt: \S+/, 'rotatedAt: 2030-01-01T00:00:00.000Z'));
     const r = await cli(dir, ['check']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^rekey: error: rekey\.ledger\.yaml integrity does not match its content \(edited by hand\?\): got sha256:[0-9a-f]{64}\. Restore it from git/);
+    expect(r.stderr).toMatch(/^rekey: error: rekey\.ledger\.yaml credentials\.reports\.integrity does not match the entry's content \(edited by hand, or a merge conflict resolved line by line\?\): got sha256:[0-9a-f]{64}\. Take the reports entry whole/);
   });
 });
 

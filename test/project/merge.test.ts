@@ -1,0 +1,121 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Ledger } from '../../lib/project/ledger.js';
+import { cli, removeProject, tempProject } from '../support/project.js';
+
+/**
+ * Two rotation pull requests of different credentials, made from one main, merged with real
+ * git in both orders: the ledger never conflicts, and the merged project passes `rekey check`.
+ */
+
+const NOW = new Date('2026-11-01T10:00:00.000Z');
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_AUTHOR_NAME: 'rekey test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'rekey test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+};
+const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, env: GIT_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Merges `branch` into the checked-out branch; returns the conflicted paths (sorted, empty when clean). */
+function merge(dir: string, branch: string): string[] {
+  const r = spawnSync('git', ['merge', '--no-ff', '--no-edit', branch], { cwd: dir, env: GIT_ENV, encoding: 'utf8' });
+  const conflicted = git(dir, 'diff', '--name-only', '--diff-filter=U').split('\n').filter(Boolean).sort();
+  if (r.status !== 0 && conflicted.length === 0) throw new Error(`git merge ${branch} failed: ${r.stdout}${r.stderr}`);
+  return conflicted;
+}
+
+/** The first conflict hunk of a file, on one line. */
+function conflictHunk(path: string): string {
+  const lines = readFileSync(join(dir, path), 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith('<<<<<<< '));
+  const end = lines.findIndex((l, i) => i > start && l.startsWith('>>>>>>> '));
+  return lines.slice(start, end + 1).map((l) => (l.length > 60 ? l.slice(0, 60) + '…' : l)).join(' ⏎ ');
+}
+
+let dir: string;
+beforeAll(async () => {
+  // GIVEN main with both credentials rotated once
+  dir = tempProject();
+  git(dir, 'init', '-q', '-b', 'main');
+  expect((await cli(dir, ['rotate', 'uploads', 'reports'], NOW)).code).toBe(0);
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'main');
+  // AND a branch that rotates uploads, and one that rotates reports, both from main
+  for (const [branch, credential] of [['rotate-uploads', 'uploads'], ['rotate-reports', 'reports']] as const) {
+    git(dir, 'checkout', '-q', '-b', branch, 'main');
+    expect((await cli(dir, ['rotate', credential], new Date('2026-11-20T10:00:00.000Z'))).code).toBe(0);
+    git(dir, 'commit', '-q', '-am', `rotate ${credential}`);
+  }
+  git(dir, 'checkout', '-q', 'main');
+}, 60_000);
+afterAll(() => removeProject(dir));
+
+/** Resets to main and merges the two branches in the given order; returns the conflicts of the second merge. */
+function mergeBoth(first: string, second: string): string[] {
+  git(dir, 'checkout', '-q', '-f', 'main');
+  git(dir, 'reset', '-q', '--hard', 'main');
+  git(dir, 'clean', '-q', '-fdx');
+  git(dir, 'checkout', '-q', '-B', `merge-${first}`);
+  expect(merge(dir, first)).toEqual([]);
+  return merge(dir, second);
+}
+
+const ORDERS = [
+  ['rotate-uploads', 'rotate-reports'],
+  ['rotate-reports', 'rotate-uploads'],
+] as const;
+
+describe('two rotation pull requests of different credentials', () => {
+  it.each(ORDERS)('merge %s then %s: the ledger merges without conflict and holds both rotations', async (first, second) => {
+    const conflicted = mergeBoth(first, second);
+    // the ledger never conflicts; anything else that does is reported by name (ACCESS.md: see the next test)
+    expect(conflicted).not.toContain('rekey.ledger.yaml');
+    expect(conflicted.filter((p) => p !== 'dist/ACCESS.md')).toEqual([]);
+    const ledger = Ledger.load(join(dir, 'rekey.ledger.yaml'));
+    expect(ledger.names().map((n) => [n, ledger.get(n)!.generation])).toEqual([['reports', 2], ['uploads', 2]]);
+    // once dist/ACCESS.md is re-rendered (when it conflicted), the merged project passes rekey check
+    if (conflicted.length > 0) {
+      git(dir, 'checkout', '--theirs', '--', 'dist/ACCESS.md');
+      expect((await cli(dir, ['synth'])).code).toBe(0);
+    }
+    expect(await cli(dir, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
+  });
+
+  // dist/ACCESS.md is rendered by another module (its credentials table has one row per
+  // credential on adjacent lines): until its layout separates credentials, this fails.
+  it.failing.each(ORDERS)('merge %s then %s: no file conflicts at all, dist/ACCESS.md included, and rekey check passes as merged', async (first, second) => {
+    // on failure the diff names each conflicted file with its first conflicting lines
+    expect(mergeBoth(first, second).map((p) => `${p}: ${conflictHunk(p)}`)).toEqual([]);
+    expect((await cli(dir, ['check'])).code).toBe(0);
+  });
+});
+
+describe('the same credential rotated on both branches', () => {
+  it('conflicts, and rekey check says in one line what to do', async () => {
+    git(dir, 'checkout', '-q', '-f', 'main');
+    git(dir, 'reset', '-q', '--hard', 'main');
+    git(dir, 'checkout', '-q', '-B', 'again', 'main');
+    expect((await cli(dir, ['rotate', 'uploads'], new Date('2026-11-21T10:00:00.000Z'))).code).toBe(0);
+    git(dir, 'commit', '-q', '-am', 'rotate uploads again');
+    const conflicted = merge(dir, 'rotate-uploads');
+    expect(conflicted).toContain('rekey.ledger.yaml');
+    const text = readFileSync(join(dir, 'rekey.ledger.yaml'), 'utf8');
+    const line = text.split('\n').findIndex((l) => l.startsWith('<<<<<<< ')) + 1;
+    const r = await cli(dir, ['check']);
+    expect(r).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `rekey: error: rekey.ledger.yaml has an unresolved git merge conflict in credentials.uploads (line ${line}): got "<<<<<<< HEAD". Both branches rotated uploads: take the target branch's ledger and dist/ (e.g. git checkout main -- rekey.ledger.yaml dist/), run \`rekey rotate uploads\` again and commit.\n`,
+    });
+    // AND following it gives a project that passes rekey check
+    git(dir, 'checkout', 'main', '--', 'rekey.ledger.yaml', 'dist/');
+    expect((await cli(dir, ['rotate', 'uploads'], new Date('2026-11-22T10:00:00.000Z'))).code).toBe(0);
+    expect((await cli(dir, ['check'])).code).toBe(0);
+  });
+});
