@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { seal, unseal } from '../../../lib/project/seal.js';
 import { defaultControllers, type ControllerSetOptions } from './controllers/index.js';
 import type { PodOutcome } from './controllers/kubelet.js';
+import { processRunner } from './controllers/process-runner.js';
 import { res } from './resources.js';
 import { startFakeKube, type FakeKube } from './server.js';
 import { clone, type Condition, type KubeObject, type Obj } from './types.js';
@@ -80,6 +81,23 @@ describe('Job', () => {
     expect(j.status).toMatchObject({ failed: 2 });
     const exitCodes = kube.registry.list(res('pods'), 'default').map((p) => (((p.status as Obj).containerStatuses as Obj[])[0].state as { terminated: { exitCode: number } }).terminated.exitCode);
     expect(exitCodes).toEqual([3, 3]);
+  });
+
+  it('runs a real process per Job pod with the env resolved from its Secret, and fails the Job on its exit code', async () => {
+    // GIVEN a process runner (node) that exits with the code found in the pod's env, and a Secret with that code
+    const proc = processRunner({ command: process.execPath, args: ['-e', 'console.log(process.env.GREETING); process.exit(Number(process.env.EXIT_CODE))'], env: () => ({ GREETING: 'hello from the fake' }) });
+    await start({ kubelet: { runner: proc.runner } });
+    kube.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'job-env', namespace: 'default' }, data: { EXIT_CODE: Buffer.from('3').toString('base64') } });
+    const j = job('real', { backoffLimit: 0 });
+    ((((j.spec as Obj).template as Obj).spec as Obj).containers as Obj[])[0].envFrom = [{ secretRef: { name: 'job-env' } }];
+    kube.apply(j);
+
+    // WHEN the controllers settle (the clock waits for the process)
+    await kube.settle();
+
+    // THEN the process ran once with the Secret's exit code and the extra greeting, and the Job failed on it
+    expect(proc.runs).toEqual([{ pod: expect.stringMatching(/^default\/real-[a-z0-9]{5}$/), exitCode: 3, stdout: 'hello from the fake\n', stderr: '' }]);
+    expect(conditionTypes(kube.registry.get(res('jobs'), 'default', 'real')).at(-1)).toBe('Failed=True:BackoffLimitExceeded');
   });
 
   it('fails with DeadlineExceeded when activeDeadlineSeconds passes on the fake clock', async () => {

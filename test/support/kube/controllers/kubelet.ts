@@ -29,8 +29,16 @@ export interface PodOutcome {
   readonly afterTicks?: number;
 }
 
+/** What a pod runner gets besides the pod: the env its first container was started with. */
+export interface PodRunContext {
+  /** the first container's name */
+  readonly container: string;
+  /** its env as the kubelet resolved it at start (Secret/ConfigMap values decoded) */
+  readonly env: Readonly<Record<string, string>>;
+}
+
 /** Decides the outcome of a run-to-completion pod (restartPolicy Never/OnFailure), e.g. a Job pod. */
-export type PodRunner = (pod: KubeObject) => PodOutcome | Promise<PodOutcome>;
+export type PodRunner = (pod: KubeObject, context: PodRunContext) => PodOutcome | Promise<PodOutcome>;
 
 export interface KubeletOptions {
   /** Node names pods are scheduled onto. @default ['node-1'] */
@@ -269,7 +277,8 @@ export class Kubelet implements Controller {
       const r: NonNullable<PodState['runner']> = {};
       state.runner = r;
       try {
-        const out = runner(clone(pod));
+        const first = String(containers[0]?.name ?? '');
+        const out = runner(clone(pod), { container: first, env: resolved[first]?.env ?? {} });
         if (out instanceof Promise) {
           r.promise = out.then(
             (v) => {
