@@ -483,6 +483,7 @@ describeRgw('RgwAdminClient against a real radosgw', () => {
         `ceph-rgw ensureIdentity: user '${identity.name}' carries an unexpected policy: got 'hand-made', expected only 'rekey-app'. ` +
           "Remove it at the provider or declare it in the credential's policy",
       );
+      expect(err.code).toBe('UNEXPECTED_POLICY');
       await assertOnlyKey0();
     });
 
