@@ -18,7 +18,6 @@ const POLICY = { name: 'app-rw', document: { Version: '2012-10-17', Statement: [
 const SA: IdentitySpec = { kind: 'serviceAccount', name: 'app', policy: POLICY };
 const USER: IdentitySpec = { kind: 'user', name: 'app-users', policy: POLICY };
 const KEY1: KeyPair = { accessKeyId: 'APPKEYONE0000000', secretAccessKey: SecretValue.fromString('fake-app-secret-one-1111') };
-const KEY2: KeyPair = { accessKeyId: 'APPKEYTWO0000000', secretAccessKey: SecretValue.fromString('fake-app-secret-two-2222') };
 
 describe('MinioAdminClient provider contract', () => {
   let server: FakeMinioServer;
