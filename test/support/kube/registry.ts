@@ -29,7 +29,7 @@ export const PATCH_TYPES = {
 export interface WriteOptions {
   /** `status` for the /status subresource */
   readonly subresource?: 'status';
-  /** Check the result against the kind's schema (client writes). @default false */
+  /** Check the result against the kind's schema (every write: clients and controllers). @default true */
   readonly validate?: boolean;
   /** `dryRun=All`: run every check, store nothing. @default false */
   readonly dryRun?: boolean;
@@ -320,7 +320,7 @@ export class Registry {
         }
       }
     }
-    if (!options.validate) return;
+    if (options.validate === false) return;
     const errors = validateObject(def, o);
     if (errors.length > 0) throw invalid(def, o.metadata.name ?? '', errors);
   }

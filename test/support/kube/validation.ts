@@ -1,5 +1,5 @@
 /**
- * Schema validation of what clients store, with the kubernetes-models validators (the Kubernetes
+ * Schema validation of everything stored (client and controller writes), with the kubernetes-models validators (the Kubernetes
  * OpenAPI schema compiled with ajv), like test/support/validate.ts. Errors become the API
  * server's 422 Invalid field errors. Custom resources without a model (Rollout) are not checked.
  * The messages are the validators' (`spec.template.spec.containers[0].name: Required value`),
