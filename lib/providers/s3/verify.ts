@@ -17,9 +17,6 @@
  * propagate; a revoked one can be cached briefly), then throw a `ProviderError` naming the
  * provider, the operation and the key ID. Every S3 call logs one line — key ID, never a secret.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as tls from 'node:tls';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -28,7 +25,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { NULL_LOGGER, type Logger } from '../../core/log.js';
-import { networkCode } from '../http.js';
+import { DeadlineHttpHandler, networkCode } from '../http.js';
 import { providerError, type KeyPair } from '../provider.js';
 
 /** Where the S3 calls go. */
@@ -346,15 +343,10 @@ function makeClient(conn: VerifyConnection, pair: KeyPair): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // read at signing time, never stored as a plain string here
     credentials: async () => ({ accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey.reveal() }),
+    // the shared transport (lib/providers/http.ts): a total deadline per request, body included;
     // a fresh connection per request: radosgw (beast) answers in small segments, and on a reused
     // connection the client's delayed ACK meets the server's Nagle (~40 ms per call, measured)
-    requestHandler: {
-      requestTimeout: timeoutMs,
-      connectionTimeout: timeoutMs,
-      throwOnRequestTimeout: true,
-      httpAgent: new http.Agent({ keepAlive: false }),
-      httpsAgent: new https.Agent({ keepAlive: false, ...(conn.caPem ? { ca: [...tls.rootCertificates, conn.caPem] } : {}) }),
-    },
+    requestHandler: new DeadlineHttpHandler({ timeoutMs, caPem: conn.caPem, keepAlive: false }),
   });
 }
 
