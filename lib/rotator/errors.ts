@@ -15,7 +15,17 @@ export enum RotatorExitCode {
 }
 
 /** Stable codes of rotation errors. */
-export type RotationErrorCode = 'STEP_NOT_IMPLEMENTED' | 'STEP_FAILED' | 'DEADLINE_EXCEEDED';
+export type RotationErrorCode =
+  | 'STEP_NOT_IMPLEMENTED'
+  | 'STEP_FAILED'
+  | 'DEADLINE_EXCEEDED'
+  | 'LEASE_HELD'
+  | 'LEASE_LOST'
+  | 'KUBE_ERROR'
+  | 'RECORD_INVALID'
+  | 'EVIDENCE_MISSING'
+  | 'KEY_MISMATCH'
+  | 'UNSUPPORTED';
 
 /**
  * A rotation step failed. Logged once, at the top, as one JSON line; never a secret.
@@ -48,4 +58,22 @@ export class RotationError extends RekeyError {
     this.generation = props.generation;
     this.keyId = props.keyId;
   }
+}
+
+/** A RotationError for the context's step, credential and generation. */
+export function rotationError(
+  ctx: { readonly step: StepName; readonly plan: { readonly credential: string; readonly generation: number; readonly accessKeyId: string | null } },
+  code: RotationErrorCode,
+  message: string,
+  options: { readonly keyId?: string | null; readonly cause?: unknown } = {},
+): RotationError {
+  return new RotationError({
+    code,
+    step: ctx.step,
+    credential: ctx.plan.credential,
+    generation: ctx.plan.generation,
+    keyId: options.keyId === undefined ? ctx.plan.accessKeyId : options.keyId,
+    message,
+    cause: options.cause,
+  });
 }

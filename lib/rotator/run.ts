@@ -7,6 +7,10 @@ import type { Guard, StepContext, StepTable } from './context.js';
 import { RotatorExitCode } from './errors.js';
 import { guard as defaultGuard } from './guard.js';
 import { STEPS } from './steps/index.js';
+import { closeSession } from './session.js';
+import type { Sleep } from './clock.js';
+import type { KubeSide } from './kube/api.js';
+import type { ProviderFactory, ReadMounted } from './context.js';
 
 /** What the rotator process runs on; everything injectable for tests. */
 export interface RotatorOptions {
@@ -23,6 +27,18 @@ export interface RotatorOptions {
   readonly steps?: StepTable;
   /** @default the rotator's guard */
   readonly guard?: Guard;
+  /** @default - setTimeout */
+  readonly sleep?: Sleep;
+  /** @default - from KUBECONFIG or the in-cluster service account */
+  readonly kube?: KubeSide;
+  /** @default - node:fs readFile */
+  readonly readMounted?: ReadMounted;
+  /** @default - from the plan and the mounted admin Secret */
+  readonly provider?: ProviderFactory;
+  /** @default - env POD_NAME / HOSTNAME */
+  readonly holder?: string;
+  /** Test hook at every step boundary. @default - none */
+  readonly boundary?: (point: string) => void | Promise<void>;
 }
 
 /**
@@ -35,10 +51,23 @@ export async function runRotator(options: RotatorOptions): Promise<RotatorExitCo
   const logger = options.logger ?? new JsonLineLogger(undefined, now);
   let args: RotatorArgs | undefined;
   let plan: RotationPlan | undefined;
+  let ctx: StepContext | undefined;
   try {
     args = parseRotatorArgs(options.argv, options.env);
     plan = await loadPlan(args.planPath, options.readPlan ?? ((p) => readFile(p, 'utf8')));
-    const ctx: StepContext = { step: args.step, plan, logger, now, env: options.env };
+    ctx = {
+      step: args.step,
+      plan,
+      logger,
+      now,
+      env: options.env,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.kube ? { kube: options.kube } : {}),
+      ...(options.readMounted ? { readMounted: options.readMounted } : {}),
+      ...(options.provider ? { provider: options.provider } : {}),
+      ...(options.holder ? { holder: options.holder } : {}),
+      ...(options.boundary ? { boundary: options.boundary } : {}),
+    };
     const fields = { step: args.step, credential: plan.credential, generation: plan.generation, attempt: plan.attempt, accessKeyId: plan.accessKeyId, previousAccessKeyId: plan.previousAccessKeyId };
     logger.log('info', 'rotator started', fields);
     const verdict = await (options.guard ?? defaultGuard)(ctx);
@@ -55,6 +84,8 @@ export async function runRotator(options: RotatorOptions): Promise<RotatorExitCo
     return RotatorExitCode.OK;
   } catch (e) {
     return report(logger, e, args, plan);
+  } finally {
+    if (ctx) await closeSession(ctx).catch(() => undefined);
   }
 }
 

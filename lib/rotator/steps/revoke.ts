@@ -1,8 +1,22 @@
 import type { Step } from '../context.js';
-import { notImplemented } from './not-implemented.js';
+import { retireKey } from '../retire-key.js';
+import { activateKey } from './activate.js';
 
 /**
- * revoke (panic): activate the new key and revoke the old one at once, with no overlap;
- * the record lists the consumer pods still stale. Not carried out by this release.
+ * revoke (panic): activate the new key, then revoke the old one at once — no overlap, no
+ * waiting for consumers; the record lists the consumer pods that were still stale.
  */
-export const revoke: Step = (ctx) => notImplemented(ctx);
+export const revoke: Step = async (ctx) => {
+  const plan = ctx.plan;
+  const rec = await activateKey(ctx);
+  const done = await retireKey(ctx, {
+    generation: plan.generation,
+    oldKeyId: plan.previousAccessKeyId,
+    newerKeyIds: new Set([rec.accessKeyId]),
+    targets: plan.targets,
+    consumers: plan.consumers,
+    mode: 'panic',
+    deadlineMs: ctx.now().getTime(),
+  });
+  return { outcome: 'done', evidence: { revokedKeyId: plan.previousAccessKeyId, stalePods: (done.stalePodsAtRevoke ?? []).join(',') || null } };
+};

@@ -1,0 +1,114 @@
+/**
+ * The evidence rule, as pure functions over observed objects.
+ *
+ * **When did a target Secret first hold the new key?** The API server keeps no history a
+ * rotator can trust for this (managedFields is optional, strippable and whole-second; watch
+ * history is short), so the rotator uses an UPPER bound: the first moment any rotator of this
+ * credential observed the Secret holding the new key (or a newer one), stored in the rotation
+ * record before anything is judged by it, and never moved afterwards — a restarted Job reuses it
+ * (moving it later would make pods the first run replaced stale again: a replacement loop; moving
+ * it earlier would be unsafe). An upper bound is safe: a pod started between the real change and
+ * the observation is counted stale and replaced once more, never the other way round.
+ *
+ * **Current or stale?** A consumer pod is *current* when every container started strictly after
+ * that moment (container `startedAt` is whole seconds, truncated: `startedAt > T` still implies
+ * the real start was after T). A container not started yet resolves its env when it starts, i.e.
+ * from the Secret as it is now: not stale. A pod is a consumer of a target when its spec reads the
+ * Secret — env `secretKeyRef`, `envFrom.secretRef`, a secret or projected volume — whatever
+ * workload owns it, so a workload the plan does not list is covered too. A pod that reads the
+ * Secret only through a volume without `subPath` gets the new files from the kubelet: it is
+ * current `kubeletRefreshSeconds` after T. Terminating pods are alive until gone. Succeeded and
+ * Failed pods hold nothing. Assumption: node clocks and the rotator's clock are NTP-synchronised
+ * (the comparison is between the kubelet's `startedAt` and the rotator's observation time).
+ */
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+
+export type Reference = 'env' | 'file';
+
+function containers(pod: V1Pod): V1Container[] {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+}
+
+/** How the pod reads Secret `secretName`: `env` (env, envFrom, or a subPath mount: fixed at start), `file`, or null (not at all). */
+export function referenceOf(pod: V1Pod, secretName: string): Reference | null {
+  const volumes = new Set<string>();
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.secret?.secretName === secretName) volumes.add(v.name);
+    if (v.projected?.sources?.some((s) => s.secret?.name === secretName)) volumes.add(v.name);
+  }
+  let ref: Reference | null = null;
+  for (const c of containers(pod)) {
+    if (c.env?.some((e) => e.valueFrom?.secretKeyRef?.name === secretName)) return 'env';
+    if (c.envFrom?.some((e) => e.secretRef?.name === secretName)) return 'env';
+    for (const m of c.volumeMounts ?? []) {
+      if (!volumes.has(m.name)) continue;
+      if (m.subPath || m.subPathExpr) return 'env';
+      ref = 'file';
+    }
+  }
+  return ref;
+}
+
+function ms(v: unknown): number | undefined {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? undefined : t;
+  }
+  return undefined;
+}
+
+/** The start times of the pod's running (or terminated) containers; undefined entries: not started. */
+export function containerStarts(pod: V1Pod): (number | undefined)[] {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  const out: (number | undefined)[] = [];
+  for (const c of pod.spec?.containers ?? []) {
+    const s = statuses.find((x) => x.name === c.name);
+    out.push(ms(s?.state?.running?.startedAt) ?? ms(s?.state?.terminated?.startedAt));
+  }
+  return out;
+}
+
+export function isTerminating(pod: V1Pod): boolean {
+  return pod.metadata?.deletionTimestamp !== undefined && pod.metadata?.deletionTimestamp !== null;
+}
+
+export function isFinished(pod: V1Pod): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+export function isReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** The pod's controlling owner. */
+export function controllerOf(pod: V1Pod): { kind: string; name: string; uid: string } | undefined {
+  const o = pod.metadata?.ownerReferences?.find((r) => r.controller) ?? pod.metadata?.ownerReferences?.[0];
+  return o ? { kind: o.kind, name: o.name, uid: o.uid } : undefined;
+}
+
+export type Verdict =
+  | { readonly state: 'current' }
+  | { readonly state: 'stale'; readonly why: string }
+  /** file consumer: current once `at` (ms) has passed */
+  | { readonly state: 'refreshing'; readonly at: number };
+
+/**
+ * Judges one consumer pod against `firstSeenMs`, the moment its Secret first held a newer key.
+ */
+export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRefreshSeconds: number): Verdict {
+  if (isFinished(pod)) return { state: 'current' };
+  const starts = containerStarts(pod);
+  const startedBefore = starts.some((s) => s !== undefined && s <= firstSeenMs);
+  if (isTerminating(pod) && startedBefore) return { state: 'stale', why: 'terminating, started before the Secret changed' };
+  if (!startedBefore) return { state: 'current' };
+  if (ref === 'file') return { state: 'refreshing', at: firstSeenMs + kubeletRefreshSeconds * 1000 };
+  const first = Math.min(...starts.filter((s): s is number => s !== undefined));
+  return { state: 'stale', why: `container started ${new Date(first).toISOString()}, Secret changed by ${new Date(firstSeenMs).toISOString()}` };
+}
+
+/** The ordinal of a StatefulSet pod (`<sts>-<n>`). */
+export function ordinal(pod: V1Pod): number {
+  const m = /-(\d+)$/.exec(pod.metadata?.name ?? '');
+  return m ? Number(m[1]) : -1;
+}

@@ -1,0 +1,159 @@
+/**
+ * The rotation record: the ConfigMap `rekey-<credential>-status` in the rotator namespace,
+ * written only by the rotator. One data key per generation (`g<N>.json`, JSON) so a step of
+ * generation N can read what N-1 did; never a secret (key IDs, names, times, counts).
+ *
+ * Writes are optimistic (resourceVersion): read, apply an idempotent mutation, replace; a 409
+ * re-reads; a write whose reply was lost (no answer, 5xx, 504) is observed again and counts as
+ * done when the ConfigMap already holds what it wanted.
+ */
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { StepContext } from '../context.js';
+import { rotationError } from '../errors.js';
+import { backoff, realSleep } from '../clock.js';
+import { describeKubeError, isConflict, isNotFound, isTransient, type KubeSide } from './api.js';
+
+/** A pod the retire (or revoke) step replaced, or found stale. */
+export interface PodEvidence {
+  readonly namespace: string;
+  readonly pod: string;
+  /** `evicted`, `deleted` (OnDelete StatefulSet), `finished` (Job pod), `stale` (left alive by revoke). */
+  readonly how: 'evicted' | 'deleted' | 'finished' | 'stale';
+  readonly at: string;
+}
+
+/** Which call proved what during the revoke. */
+export interface RevokeEvidence {
+  /** The revoked key. */
+  readonly keyId: string;
+  disabledAt?: string;
+  /** verifyRejected after disable: attempts, control key. */
+  rejectedAfterDisable?: string;
+  deletedAt?: string;
+  rejectedAfterDelete?: string;
+}
+
+export type RecordPhase = 'activated' | 'delivered' | 'retired' | 'revoked';
+
+/** What one generation's steps observed and did. */
+export interface GenerationRecord {
+  readonly generation: number;
+  phase: RecordPhase;
+  readonly accessKeyId: string;
+  readonly previousAccessKeyId: string | null;
+  /** When the new key was first proven accepted (the overlap counts from here). */
+  activatedAt: string;
+  /** Calls that proved the new key: `verifyAccepted <attempts> attempts`. */
+  activationEvidence: string;
+  deliveredAt?: string;
+  /**
+   * Per target `namespace/name`: the upper bound of the moment the Secret first held this
+   * generation's key (or a newer one) — the first time a rotator saw it. Set once, never moved.
+   */
+  targetsFirstSeen: Record<string, string>;
+  replacedPods: PodEvidence[];
+  /** Consumer pods still stale when the panic revoke ran. */
+  stalePodsAtRevoke?: string[];
+  revoke?: RevokeEvidence;
+  retiredAt?: string;
+  /** Set when a later generation finished this one's retire. */
+  finishedByGeneration?: number;
+}
+
+export interface RotationRecord {
+  /** Generation → record. */
+  readonly generations: ReadonlyMap<number, GenerationRecord>;
+  readonly resourceVersion: string | undefined;
+}
+
+const KEY = (g: number) => `g${g}.json`;
+const KEY_RE = /^g(\d+)\.json$/;
+
+function parse(cm: V1ConfigMap | undefined, ctx: StepContext): RotationRecord {
+  const generations = new Map<number, GenerationRecord>();
+  for (const [k, v] of Object.entries(cm?.data ?? {})) {
+    const m = KEY_RE.exec(k);
+    if (!m) continue;
+    try {
+      generations.set(Number(m[1]), JSON.parse(v) as GenerationRecord);
+    } catch {
+      throw rotationError(ctx, 'RECORD_INVALID', `rotation record ${ctx.plan.rotatorNamespace}/${ctx.plan.recordConfigMap} key ${k} is not JSON: got ${JSON.stringify(v.slice(0, 40))}. The record is written by the rotator only: restore it from the previous Job's log or delete the key to start over (the old key then stays valid).`);
+    }
+  }
+  return { generations, resourceVersion: cm?.metadata?.resourceVersion };
+}
+
+/** Reads the record (an absent ConfigMap is an empty record). */
+export async function readRecord(ctx: StepContext, kube: KubeSide): Promise<RotationRecord> {
+  const sleep = ctx.sleep ?? realSleep;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const cm = await kube.core.readNamespacedConfigMap({ name: ctx.plan.recordConfigMap, namespace: ctx.plan.rotatorNamespace });
+      return parse(cm, ctx);
+    } catch (e) {
+      if (isNotFound(e)) return parse(undefined, ctx);
+      if (!isTransient(e) || attempt >= 8) throw kubeFailed(ctx, `read rotation record ${ctx.plan.rotatorNamespace}/${ctx.plan.recordConfigMap}`, e);
+      await sleep(backoff(attempt, 250, 4000));
+    }
+  }
+}
+
+/**
+ * Applies `mutate` to generation `g`'s record and writes it. `mutate` must be idempotent: it is
+ * applied to whatever the record holds at each attempt. Returns the record as written.
+ */
+export async function updateRecord(
+  ctx: StepContext,
+  kube: KubeSide,
+  g: number,
+  mutate: (current: GenerationRecord | undefined) => GenerationRecord,
+  label = 'record',
+): Promise<GenerationRecord> {
+  const sleep = ctx.sleep ?? realSleep;
+  const name = ctx.plan.recordConfigMap;
+  const namespace = ctx.plan.rotatorNamespace;
+  for (let attempt = 0; ; attempt++) {
+    let cm: V1ConfigMap | undefined;
+    try {
+      cm = await kube.core.readNamespacedConfigMap({ name, namespace });
+    } catch (e) {
+      if (!isNotFound(e)) {
+        if (!isTransient(e) || attempt >= 10) throw kubeFailed(ctx, `read rotation record ${namespace}/${name}`, e);
+        await sleep(backoff(attempt, 250, 4000));
+        continue;
+      }
+    }
+    const current = parse(cm, ctx).generations.get(g);
+    const next = mutate(current === undefined ? undefined : structuredClone(current));
+    const text = JSON.stringify(next);
+    if (cm?.data?.[KEY(g)] === text) return next;
+    const data = { ...(cm?.data ?? {}), [KEY(g)]: text };
+    await ctx.boundary?.(`kube:${label}:before`);
+    try {
+      if (cm === undefined) {
+        await kube.core.createNamespacedConfigMap({
+          namespace,
+          body: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'rekey', 'rekey.dev/credential': ctx.plan.credential } },
+            data,
+          },
+        });
+      } else {
+        await kube.core.replaceNamespacedConfigMap({ name, namespace, body: { ...cm, data } });
+      }
+      await ctx.boundary?.(`kube:${label}:after`);
+      return next;
+    } catch (e) {
+      // 409: another writer (or our own lost reply) got there first: re-read and re-apply.
+      if (isConflict(e)) continue;
+      if (!isTransient(e) || attempt >= 10) throw kubeFailed(ctx, `write rotation record ${namespace}/${name}`, e);
+      await sleep(backoff(attempt, 250, 4000));
+    }
+  }
+}
+
+export function kubeFailed(ctx: StepContext, what: string, e: unknown) {
+  return rotationError(ctx, 'KUBE_ERROR', `${what} failed: got ${describeKubeError(e)}. Check the rotator's Role and the API server, then re-run (every step is idempotent; the old key stays valid).`, { cause: e });
+}
