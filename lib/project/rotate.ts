@@ -5,6 +5,7 @@ import { ValidationError } from '../core/errors.js';
 import type { CredentialModel, RekeyModel } from '../core/model.js';
 import { drawKeyPair, type RandomSource } from './keygen.js';
 import { Ledger, writeFileAtomic, type LedgerEntry, type LedgerTarget } from './ledger.js';
+import { withProjectLock } from './lock.js';
 import { seal, SealingCertificate } from './seal.js';
 import { replaceDir, synthesize, tempDirIn } from './synth.js';
 
@@ -42,7 +43,12 @@ export interface RotatedCredential {
  */
 export async function rotateCredentials(options: RotateOptions): Promise<RotatedCredential[]> {
   const dir = resolve(options.dir);
+  return withProjectLock(dir, () => rotateLocked(dir, options), { command: 'rekey rotate' });
+}
+
+async function rotateLocked(dir: string, options: RotateOptions): Promise<RotatedCredential[]> {
   const ledgerPath = join(dir, 'rekey.ledger.yaml');
+  const before = ledgerBytes(ledgerPath);
   const ledger0 = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
   const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
   if (options.credentials.length === 0) {
@@ -73,6 +79,11 @@ export async function rotateCredentials(options: RotateOptions): Promise<Rotated
     ledger.save(ledgerTmp);
     const out = join(work, 'dist');
     await synthesize({ dir, outdir: out, ledgerPath: ledgerTmp, warn: options.warn });
+    // The lock makes this hold; check anyway that nobody changed the ledger meanwhile (a run
+    // that does not take the lock, an editor): never swap over an update we did not read.
+    if (!ledgerBytes(ledgerPath).equals(before)) {
+      throw new ValidationError(`rekey.ledger.yaml changed while rekey rotate ran: got a different file than the one read at the start. Nothing was written; run rekey rotate again.`, { code: 'LEDGER_CHANGED' });
+    }
     // Both are ready: swap dist/ first, then the ledger (a crash between the two leaves a
     // stale dist/ that `rekey check` reports; never a ledger whose dist/ was not built).
     replaceDir(out, join(dir, options.outdir ?? 'dist'));
@@ -166,6 +177,14 @@ export function loadCertificate(path: string, shown: string, fingerprint: string
   const cert = SealingCertificate.fromPem(pem, shown, { now });
   cert.verifyFingerprint(fingerprint);
   return cert;
+}
+
+function ledgerBytes(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 function names(model: RekeyModel): string {
