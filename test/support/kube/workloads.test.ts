@@ -217,7 +217,7 @@ describe('sealed-secrets controller', () => {
     const secret = kube.registry.get(res('secrets'), 'default', 'db-cred');
     expect(Buffer.from(String((secret.data as Obj).password), 'base64').toString()).toBe('fake-password-1');
     expect(secret.metadata.labels).toEqual({ app: 'db' });
-    expect(secret.metadata.ownerReferences).toEqual([{ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', name: 'db-cred', uid: ss.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+    expect(secret.metadata.ownerReferences).toEqual([{ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', name: 'db-cred', uid: ss.metadata.uid, controller: true }]);
     const status = kube.registry.get(res('sealedsecrets'), 'default', 'db-cred').status as Obj;
     expect(status.observedGeneration).toBe(1);
     expect(status.conditions).toEqual([{ type: 'Synced', status: 'True', message: '', lastTransitionTime: null, lastUpdateTime: expect.any(String) }]);
@@ -242,6 +242,29 @@ describe('sealed-secrets controller', () => {
     expect(Number(after.metadata.resourceVersion)).toBeGreaterThan(Number(before.metadata.resourceVersion));
     expect(Buffer.from(String((after.data as Obj).password), 'base64').toString()).toBe('fake-password-2');
     expect((kube.registry.get(res('sealedsecrets'), 'default', 'db-cred').status as Obj).observedGeneration).toBe(2);
+  });
+
+  it('renders {{ .key }} template data and takes over a Secret annotated managed', async () => {
+    // GIVEN a hand-made Secret annotated sealedsecrets.bitnami.com/managed: "true"
+    await start({ sealedSecrets });
+    kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'db-cred', namespace: 'default', annotations: { 'sealedsecrets.bitnami.com/managed': 'true' }, labels: { old: 'yes' } },
+      data: { stale: Buffer.from('x').toString('base64') },
+    });
+
+    // WHEN a SealedSecret with a templated key arrives
+    const ss = kube.apply(sealedSecret('db-cred', 'fake-password-1', { data: { dsn: 'postgres://app:{{ .password }}@db/app' } }));
+    await kube.settle();
+
+    // THEN the Secret was replaced: data, labels, annotations (managed gone) and owner reference
+    const secret = kube.registry.get(res('secrets'), 'default', 'db-cred');
+    const decoded = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    expect(decoded).toEqual({ password: 'fake-password-1', dsn: 'postgres://app:fake-password-1@db/app' });
+    expect(secret.metadata.labels).toEqual({ app: 'db' });
+    expect(secret.metadata.annotations).toBeUndefined();
+    expect(secret.metadata.ownerReferences?.map((r) => r.uid)).toEqual([ss.metadata.uid]);
   });
 
   it('refuses to overwrite a Secret it does not manage', async () => {

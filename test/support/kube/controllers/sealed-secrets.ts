@@ -16,7 +16,8 @@
  *   with upstream's lastTransitionTime quirk) goes through /status, only when the condition flips
  *   or observedGeneration differs;
  * - a failure is not retried until the spec changes again (upstream gives up within ~0.2 s).
- * Not modelled: Go-template `spec.template.data`, legacy `spec.data`, events, key rotation.
+ * `spec.template.data` renders only `{{ .key }}` substitutions (and null deletes a key).
+ * Not modelled: the rest of Go templates/sprig, legacy `spec.data`, events, key rotation.
  */
 import type { Registry } from '../registry.js';
 import { res } from '../resources.js';
@@ -101,21 +102,36 @@ export class SealedSecretsController implements Controller {
     const template = isObj(s.template) ? s.template : {};
     const tm = isObj(template.metadata) ? template.metadata : {};
     const data: Record<string, string> = {};
+    const plain: Record<string, string> = {};
+    const failed: string[] = [];
     for (const [k, v] of Object.entries(isObj(s.encryptedData) ? s.encryptedData : {})) {
-      let plain: string | Buffer;
       try {
-        plain = this.options.unseal(String(v), { namespace: ns, name, scope: this.#scope(ss) });
+        const out = Buffer.from(this.options.unseal(String(v), { namespace: ns, name, scope: this.#scope(ss) }));
+        data[k] = out.toString('base64');
+        plain[k] = out.toString('utf8');
       } catch {
-        throw new Error(`no key could decrypt secret (${k})`);
+        failed.push(k);
       }
-      data[k] = Buffer.from(plain).toString('base64');
     }
+    // spec.template.data: null deletes a key; `{{ .key }}` substitutes a decrypted value (Go templates
+    // beyond that are not modelled)
+    for (const [k, v] of Object.entries(isObj(template.data) ? template.data : {})) {
+      if (v === null) {
+        delete data[k];
+        continue;
+      }
+      const rendered = String(v).replace(/\{\{\s*\.([A-Za-z0-9_-]+)\s*\}\}/g, (_m, key: string) => plain[key] ?? '<no value>');
+      if (rendered.includes('{{')) throw new Error(`fake sealed-secrets controller renders only {{ .key }} templates: got ${JSON.stringify(v)} in spec.template.data.${k}`);
+      data[k] = Buffer.from(rendered, 'utf8').toString('base64');
+    }
+    // upstream tags each failing key and joins identical errors: "no key could decrypt secret (a, b)"
+    if (failed.length > 0) throw new Error(`no key could decrypt secret (${failed.sort().join(', ')})`);
     const annotations = isObj(tm.annotations) ? (clone(tm.annotations) as Record<string, string>) : undefined;
     const labels = isObj(tm.labels) ? (clone(tm.labels) as Record<string, string>) : undefined;
     const ownerReferences =
       annotations?.[SKIP_OWNER_REFERENCES_ANNOTATION] === 'true'
         ? undefined
-        : [{ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', name, uid: ss.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }];
+        : [{ apiVersion: 'bitnami.com/v1alpha1', kind: 'SealedSecret', name, uid: ss.metadata.uid ?? '', controller: true }];
     const fresh: KubeObject = {
       apiVersion: 'v1',
       kind: 'Secret',
