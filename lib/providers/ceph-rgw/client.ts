@@ -20,6 +20,16 @@
  *   without policies, like an absent one, answers ListUserPolicies with 404 `NoSuchEntity`.
  * - Pacific drops a user's inline policies on every key add/remove and user modify (Ceph
  *   tracker #48761): this client snapshots and restores them around those calls.
+ * - `GET /admin/user?access-key=..` answers the key's owner (a user's record); an unknown access
+ *   key answers 403 `AccessDenied` (measured): "already gone" is decided from that, right after
+ *   reading the identity's uids proved the admin can read users.
+ * - The user-policy calls stay hand-rolled Query requests: `@aws-sdk/client-iam` pointed at
+ *   radosgw works for PutUserPolicy, DeleteUserPolicy and the 200 answers of ListUserPolicies /
+ *   GetUserPolicy, but radosgw writes IAM errors in the S3 envelope (`<Error><Code>NoSuchEntity`)
+ *   instead of IAM's `<ErrorResponse><Error>`, so the SDK reports ListUserPolicies' 404 as
+ *   `NotFound`/`UnknownError` (no `NoSuchEntity`), and GetUserPolicy for an absent policy
+ *   fails as an XML parse error (radosgw sends bytes past the declared Content-Length). This
+ *   client must tell "no policy" (NoSuchEntity) from any other 404, so it parses the code itself.
  *
  * RGW cannot disable one S3 key: see `disableKey`.
  */
