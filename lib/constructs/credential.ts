@@ -1,14 +1,18 @@
-import { ApiObject, Lazy } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct, type IConstruct } from 'constructs';
 import { AliasSet } from '../core/alias-set.js';
 import { checksumAnnotation, consumerChecksum } from '../core/checksum.js';
 import { FieldError, ValidationError, type Problem } from '../core/errors.js';
 import type { ConsumerModel, CredentialModel } from '../core/model.js';
+import { renderPlan, type RotationPlanInput } from '../core/plan.js';
 import type { LedgerEntry, LedgerTarget } from '../project/ledger.js';
 import type { PolicySpec } from '../providers/provider.js';
 import type { TargetRef } from './deliveries/delivery-kind.js';
 import { Delivery } from './deliveries/delivery.js';
+import { Stage } from './gitops/stage.js';
+import { JOB_HASH_LENGTH, JOB_NAME_MAX, jobName, renderRotationJob, type RotationStep } from './rotation/job.js';
+import { renderRbac } from './rotation/rbac.js';
 import { Provider } from './provider.js';
 import { RekeyChart } from './rekey-chart.js';
 import { RotationPolicy } from './rotation-policy.js';
@@ -178,7 +182,32 @@ export class Credential extends Construct {
     }
 
     this.chart._register(this);
+    this.checkJobNames();
     for (const t of props.targets ?? []) this.addTarget(t);
+  }
+
+  /** The rotation steps rendered for a ledger entry: revoke+deliver for `rekey revoke`, else activate, deliver and (with a previous key) retire. */
+  public static stepsOf(entry: LedgerEntry): RotationStep[] {
+    if (entry.revoke) return ['revoke', 'deliver'];
+    return entry.previousAccessKeyId ? ['activate', 'deliver', 'retire'] : ['activate', 'deliver'];
+  }
+
+  /** Every rotation Job name must fit 63 characters: fail here (with the rekey.yaml path) rather than truncate. */
+  private checkJobNames(): void {
+    const entry = this.entry;
+    if (!entry) return;
+    for (const step of Credential.stepsOf(entry)) {
+      const name = jobName(this.name, entry.generation, step, entry.attempts?.[step] ?? 1, 'x'.repeat(JOB_HASH_LENGTH));
+      if (name.length > JOB_NAME_MAX) {
+        const max = this.name.length - (name.length - JOB_NAME_MAX);
+        this.fail(
+          ['name'],
+          `is too long for its rotation Job names (rekey-<name>-g<generation>-<step>[-a<attempt>]-<${JOB_HASH_LENGTH}-hex hash>, at most ${JOB_NAME_MAX} characters)`,
+          this.name,
+          `Shorten it to at most ${max} characters: the ${step} Job of generation ${entry.generation} would have ${name.length}.`,
+        );
+      }
+    }
   }
 
   /** Targets added so far. */
@@ -297,6 +326,7 @@ export class Credential extends Construct {
       if (b.workload.renderedHere) {
         b.workload.bindSecret?.({ secretName: t.secretName, mode: b.mode, env: b.env, prefix: b.prefix, mountPath: b.mountPath, container: b.options.container, where: `${this.node.path} consumer` });
         if (b.checksum) b.workload.annotatePodTemplate(checksumAnnotation(this.name), b.checksum);
+        if (b.workload.apiObject) this.chart.gitops._place(b.workload.apiObject, Stage.WORKLOADS);
       }
     }
     if (!entry) return;
@@ -311,11 +341,65 @@ export class Credential extends Construct {
     if (impl.kind === 'sealed' && !entry.staging.sealed) {
       throw this.ledgerError(entry, 'staging', 'has no sealed values', undefined, `Run \`rekey rotate ${this.name}\`.`);
     }
-    impl.renderStaging(this, { credential: this.name, entry, name: `${base}-staging`, namespace: ns, labels, annotations });
-    new k8s.KubeConfigMap(this, 'plan', {
+    const gitops = this.chart.gitops;
+    const placeAll = (scope: Construct, stage: Stage) => {
+      for (const o of scope.node.findAll()) if (ApiObject.isApiObject(o)) gitops._place(o, stage);
+    };
+    const rotatorScope = new Construct(this, 'rotator');
+    impl.renderStaging(rotatorScope, { credential: this.name, entry, name: `${base}-staging`, namespace: ns, labels, annotations });
+    const planText = renderPlan(this.plan(entry), `${this.node.path} plan`);
+    new k8s.KubeConfigMap(rotatorScope, 'plan', {
       metadata: { name: `${base}-plan`, namespace: ns, labels, annotations },
-      data: { 'plan.json': Lazy.any({ produce: () => JSON.stringify(this.plan(entry), null, 2) + '\n' }) },
+      data: { 'plan.json': planText },
     });
+    const admin = this.provider.adminCredential?.secretName;
+    const serviceAccount = `rekey-${this.name}-rotator`;
+    renderRbac(new Construct(rotatorScope, 'rbac'), {
+      credential: this.name,
+      rotatorNamespace: ns,
+      serviceAccount,
+      rotatorSecrets: [`${base}-staging`, ...(admin ? [admin] : [])],
+      planConfigMap: `${base}-plan`,
+      recordConfigMap: `rekey-${this.name}-status`,
+      lease: `rekey-${this.name}`,
+      targets: this._targets,
+      consumers: this._bindings.map((b) => ({ kind: b.workload.kind, namespace: b.workload.namespace, name: b.workload.name, deletesPods: b.workload.onDelete && b.mode !== 'file' })),
+      labels: this.labels(),
+    });
+    placeAll(rotatorScope, Stage.ROTATOR);
+
+    const settings = this.chart.rotator;
+    const d = settings.deadlines;
+    const grace = settings.jobGraceSeconds;
+    const deadline: Record<RotationStep, number> = {
+      activate: d.activateSeconds + d.verifySeconds + grace,
+      deliver: d.deliverSeconds + grace,
+      retire: d.retireSeconds + this.rotationPolicy.overlapSeconds + d.kubeletRefreshSeconds + 2 * d.verifySeconds + grace,
+      revoke: d.activateSeconds + 2 * d.verifySeconds + grace,
+    };
+    const stageOfStep: Record<RotationStep, Stage> = { activate: Stage.ACTIVATE, revoke: Stage.ACTIVATE, deliver: Stage.DELIVER, retire: Stage.RETIRE };
+    const bundle = this.chart._bundleForJobs();
+    const jobsScope = new Construct(this, 'jobs');
+    for (const step of Credential.stepsOf(entry)) {
+      const { job } = renderRotationJob(jobsScope, {
+        credential: this.name,
+        generation: entry.generation,
+        step,
+        attempt: entry.attempts?.[step] ?? 1,
+        namespace: ns,
+        serviceAccount,
+        planConfigMap: `${base}-plan`,
+        ...(step === 'activate' || step === 'revoke' ? { stagingSecret: `${base}-staging` } : {}),
+        ...(step !== 'deliver' && admin ? { adminSecret: admin } : {}),
+        settings,
+        ...(bundle ? { bundle } : {}),
+        activeDeadlineSeconds: deadline[step],
+        labels,
+        annotations,
+      });
+      gitops._place(job, stageOfStep[step]);
+    }
+
     const targetsScope = new Construct(this, 'targets');
     for (const t of this._targets) {
       const nsScope = (targetsScope.node.tryFindChild(t.namespace) as Construct | undefined) ?? new Construct(targetsScope, t.namespace);
@@ -332,6 +416,7 @@ export class Credential extends Construct {
         warnPlain: () => this.chart._warnPlain(this.name),
       });
     }
+    placeAll(targetsScope, Stage.TARGETS);
   }
 
   /** The typed description of this credential, for the model every command reads. */
@@ -378,27 +463,52 @@ export class Credential extends Construct {
     };
   }
 
-  /** The rotation plan the rotator Jobs read: identifiers and consumers, no secret. */
-  public plan(entry: LedgerEntry): Record<string, unknown> {
+  /** The rotation plan the rotator Jobs read (a `RotationPlan`, validated by `renderPlan`): identifiers and consumers, no secret. */
+  public plan(entry: LedgerEntry): RotationPlanInput {
+    const p = this.provider;
+    const id = this.identity;
+    const attempts = Object.values(entry.attempts ?? {});
     return {
+      apiVersion: 'rekey.dev/v1alpha1',
+      kind: 'RotationPlan',
       credential: this.name,
       generation: entry.generation,
-      provider: { name: this.provider.name, kind: this.provider.kind, endpoint: this.provider.endpoint ?? null, region: this.provider.region },
-      identity: this.identity,
-      policy: this.policy ?? null,
+      attempt: Math.max(1, ...attempts),
+      provider: {
+        name: p.name,
+        kind: p.kind,
+        endpoint: p.endpoint ?? null,
+        region: p.region,
+        adminSecret: p.adminCredential ? { name: p.adminCredential.secretName, accessKeyKey: p.adminCredential.accessKeyKey, secretKeyKey: p.adminCredential.secretKeyKey } : null,
+        caBundle: null,
+      },
+      identity: {
+        kind: id.kind,
+        name: id.name,
+        users: id.kind === 'alternatingUsers' ? [id.users?.[0] ?? `${id.name}-a`, id.users?.[1] ?? `${id.name}-b`] : null,
+      },
+      policy: this.policy ? { name: this.policy.name, document: this.policy.document as Record<string, unknown> } : null,
+      keySource: { kind: p.kind === 'external' ? 'ownerSupplied' : 'rekeyDrawn' },
       accessKeyId: entry.accessKeyId,
       previousAccessKeyId: entry.previousAccessKeyId ?? null,
-      overlapSeconds: this.rotationPolicy.overlapSeconds,
+      rotatorNamespace: this.chart.rotatorNamespace,
       stagingSecret: `rekey-${this.name}-g${entry.generation}-staging`,
-      targets: this._targets.map((t) => `${t.namespace}/${t.secretName}`),
+      recordConfigMap: `rekey-${this.name}-status`,
+      leaseName: `rekey-${this.name}`,
+      targets: this._targets.map((t) => ({ namespace: t.namespace, secretName: t.secretName, delivery: this.delivery.kind })),
       consumers: this._bindings.map((b) => ({
         kind: b.workload.kind,
+        apiVersion: b.workload.apiVersion,
         namespace: b.workload.namespace,
         name: b.workload.name,
         mode: b.mode,
+        secretName: b.target!.secretName,
+        updateStrategy: b.workload.kind === 'StatefulSet' ? (b.workload.onDelete ? 'OnDelete' : 'RollingUpdate') : b.workload.kind === 'DaemonSet' ? 'RollingUpdate' : null,
         checksum: b.checksum ?? null,
         replacePodsOnDelete: b.workload.onDelete && b.mode !== 'file',
       })),
+      overlapSeconds: this.rotationPolicy.overlapSeconds,
+      deadlines: { ...this.chart.rotator.deadlines },
     };
   }
 

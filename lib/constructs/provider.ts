@@ -11,6 +11,19 @@ export interface AdminCredentialRef {
   readonly secretKeyKey?: string;
 }
 
+/** The NetworkPolicy rekey renders for the provider's pods. */
+export interface ProviderNetworkPolicyOptions {
+  /**
+   * Render it: the provider's pods accept the storage port only from their own namespace, the
+   * namespaces of the credentials' targets (their consumers), the rotation Jobs and `allowFrom`.
+   * Turning it off prints a warning at synthesis.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /** More namespaces whose pods may reach the storage port (e.g. a backup tool). @default - none */
+  readonly allowFrom?: readonly string[];
+}
+
 /** Props of `Provider`. */
 export interface ProviderProps {
   /** `rustfs`, `minio`, `ceph-rgw`, `aws-iam`, or `external` (rotated by someone else). */
@@ -29,6 +42,8 @@ export interface ProviderProps {
   readonly port?: number;
   /** Admin credential reference. Mounted only into rotation Jobs. @default - none (required except for aws-iam and external) */
   readonly adminCredential?: AdminCredentialRef;
+  /** The provider pods' NetworkPolicy. @default - enabled, no extra namespaces */
+  readonly networkPolicy?: ProviderNetworkPolicyOptions;
 }
 
 /** A storage system whose keys rekey rotates. Renders nothing by itself. */
@@ -41,6 +56,8 @@ export class Provider extends Construct {
   public readonly podSelector: Readonly<Record<string, string>>;
   public readonly port?: number;
   public readonly adminCredential?: Required<AdminCredentialRef>;
+  /** The NetworkPolicy settings, defaults applied. */
+  public readonly networkPolicy!: { readonly enabled: boolean; readonly allowFrom: readonly string[] };
 
   public constructor(scope: Construct, id: string, props: ProviderProps) {
     super(scope, id);
@@ -80,6 +97,13 @@ export class Provider extends Construct {
       ];
       for (const [field, v, fix] of required) if (v === undefined) fail(field, `is required for kind ${props.kind}`, v, fix);
     }
+    const allowFrom = [...(props.networkPolicy?.allowFrom ?? [])];
+    allowFrom.forEach((ns, i) => {
+      if (typeof ns !== 'string' || ns.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) {
+        throw new FieldError(this.node.path, { field: ['networkPolicy', 'allowFrom', i], what: 'must be a namespace name', value: ns, fix: "Use lowercase letters, digits and '-', starting and ending with a letter or digit." }, { subject: this });
+      }
+    });
+    this.networkPolicy = { enabled: props.networkPolicy?.enabled ?? true, allowFrom };
     if (props.adminCredential) {
       this.adminCredential = {
         secretName: props.adminCredential.secretName,

@@ -1,10 +1,19 @@
-import { Chart, type ChartProps } from 'cdk8s';
-import type { Construct, IConstruct } from 'constructs';
+import { ApiObject, Chart, type ChartProps } from 'cdk8s';
+import { Construct, type IConstruct } from 'constructs';
 import { FieldError, ValidationError } from '../core/errors.js';
 import type { CredentialModel } from '../core/model.js';
 import type { LedgerEntry } from '../project/ledger.js';
 import type { Credential } from './credential.js';
+import { argoCdApplication } from './gitops/argocd.js';
+import { fluxKustomizations, type StageTimeouts } from './gitops/flux.js';
+import { GitOps } from './gitops/gitops.js';
+import { Stage } from './gitops/stage.js';
 import { accessReport } from './reports/access-report.js';
+import { loadBundle, renderBundleConfigMap, ROTATOR_BUNDLE_CONTEXT, type RotatorBundleSource } from './rotation/bundle.js';
+import { renderRotatorNamespace } from './rotation/namespace.js';
+import { renderProviderPolicy, renderRotatorPolicy } from './rotation/network-policy.js';
+import { chartFail, resolveRotatorOptions, type RotatorOptions, type RotatorSettings } from './rotation/rotator-options.js';
+import type { Provider } from './provider.js';
 import { kustomizeComponents } from './reports/components.js';
 
 /** The ledger as the constructs read it: entries by credential name (see `Ledger` in the project layer). */
@@ -33,8 +42,20 @@ export interface RekeyChartProps extends ChartProps {
   readonly ledger?: ILedger;
   /** The sealing certificate. @default - none: sealed delivery is refused */
   readonly sealing?: SealingOptions;
-  /** Namespace of the rotation Jobs, their staging Secrets and plans. @default 'rekey-system' */
+  /**
+   * Namespace of the rotation Jobs, their staging Secrets and plans (shorthand for `rotator.namespace`).
+   * @default 'rekey-system'
+   */
   readonly rotatorNamespace?: string;
+  /** How the rotation Jobs run. @default - see RotatorOptions */
+  readonly rotator?: RotatorOptions;
+  /** How the GitOps tool orders a rotation. @default GitOps.argoCd() */
+  readonly gitops?: GitOps;
+  /**
+   * The rotator bundle the stock-image Jobs run.
+   * @default - the one RekeyApp provides; required to render rotation Jobs unless rotator.image is set
+   */
+  readonly rotatorBundle?: RotatorBundleSource;
   /** Where warnings go (plain delivery, credentials never rotated). @default - stderr */
   readonly warn?: (message: string) => void;
 }
@@ -68,6 +89,12 @@ export class RekeyChart extends Chart {
   public readonly ledger: ILedger;
   public readonly sealing?: SealingOptions;
   public readonly rotatorNamespace: string;
+  /** The rotator settings, defaults applied. */
+  public readonly rotator: RotatorSettings;
+  /** The GitOps ordering. */
+  public readonly gitops: GitOps;
+  private readonly bundleSource?: RotatorBundleSource;
+  private infraRendered = false;
   private readonly _credentials: Credential[] = [];
   private readonly warnedPlain = new Set<string>();
   private readonly warn: (message: string) => void;
@@ -78,7 +105,14 @@ export class RekeyChart extends Chart {
     Object.defineProperty(this, MARKER, { value: true });
     this.ledger = props.ledger ?? (this.node.tryGetContext(LEDGER_CONTEXT) as ILedger | undefined) ?? EMPTY_LEDGER;
     this.sealing = props.sealing;
-    this.rotatorNamespace = props.rotatorNamespace ?? 'rekey-system';
+    const fail = chartFail(this.node.path, this);
+    if (props.rotatorNamespace !== undefined && props.rotator?.namespace !== undefined && props.rotatorNamespace !== props.rotator.namespace) {
+      fail(['rotatorNamespace'], 'contradicts rotator.namespace', props.rotatorNamespace, 'Give the namespace once, as rotator.namespace.');
+    }
+    this.rotator = resolveRotatorOptions({ ...props.rotator, namespace: props.rotator?.namespace ?? props.rotatorNamespace }, fail);
+    this.rotatorNamespace = this.rotator.namespace;
+    this.gitops = props.gitops ?? GitOps.argoCd();
+    this.bundleSource = props.rotatorBundle ?? (this.node.tryGetContext(ROTATOR_BUNDLE_CONTEXT) as RotatorBundleSource | undefined);
     this.warn = props.warn ?? ((m) => process.stderr.write(m + '\n'));
     this.node.addValidation({
       validate: () => {
@@ -107,6 +141,14 @@ export class RekeyChart extends Chart {
         fix: 'Add sealing: {certificate: <kubeseal --fetch-cert file>, fingerprint: SHA256:...}.',
       }, { subject: this });
     }
+    if (this.ledger.get(c.name) && !this.rotator.apiServer) {
+      throw new FieldError(this.node.path, {
+        field: ['rotator', 'apiServer'],
+        what: `is required to render the rotation Jobs of credential ${c.name}`,
+        value: undefined,
+        fix: 'Add rotator.apiServer: {cidr: <API server endpoint, kubectl get endpoints kubernetes -n default>, port: 6443}: rotation pods may reach only DNS, the provider and the API server.',
+      }, { subject: this });
+    }
     if (!this.ledger.get(c.name)) {
       this.warn(`rekey: credential ${c.name} has never been rotated: nothing is rendered for it yet. Run \`rekey rotate ${c.name}\`.`);
     }
@@ -131,11 +173,81 @@ export class RekeyChart extends Chart {
     const files = new Map<string, string>();
     for (const [rel, content] of kustomizeComponents(this._credentials)) files.set(rel, content);
     files.set('ACCESS.md', accessReport(this._credentials));
+    if (this.gitops.tool === 'argocd' && this.gitops.argoCdOptions.application) {
+      files.set('argocd/application.yaml', argoCdApplication(this.gitops.argoCdOptions.application));
+    }
+    if (this.gitops.tool === 'flux') files.set('flux/kustomizations.yaml', fluxKustomizations(this.gitops.fluxOptions, this.stageTimeouts()));
     return files;
+  }
+
+  /** Health-check timeouts of the stages, in seconds: the longest Job of each stage. */
+  public stageTimeouts(): StageTimeouts {
+    const d = this.rotator.deadlines;
+    const g = this.rotator.jobGraceSeconds;
+    const overlap = Math.max(0, ...this._credentials.map((c) => c.rotationPolicy.overlapSeconds));
+    return {
+      activate: Math.max(d.activateSeconds + d.verifySeconds, d.activateSeconds + 2 * d.verifySeconds) + g,
+      deliver: d.deliverSeconds + g,
+      retire: d.retireSeconds + overlap + d.kubeletRefreshSeconds + 2 * d.verifySeconds + g,
+    };
+  }
+
+  /** The bundle for the Jobs, or undefined when rotator.image carries it. @internal */
+  public _bundleForJobs(): { source: RotatorBundleSource; sha256: string } | undefined {
+    if (this.rotator.image) return undefined;
+    const bundle = loadBundle(this.bundleSource, this.node.path);
+    return { source: this.bundleSource!, sha256: bundle.sha256 };
+  }
+
+  /** The namespace, the bundle ConfigMap and the NetworkPolicies: once per chart. */
+  private renderInfra(): void {
+    if (this.infraRendered) return;
+    this.infraRendered = true;
+    const rotated = this._credentials.filter((c) => c.entry);
+    const providers: Provider[] = [];
+    // a provider gets its policy once one of its credentials renders (like everything else rekey renders)
+    for (const c of rotated) if (!providers.includes(c.provider)) providers.push(c.provider);
+    const scope = new Construct(this, 'rotator');
+    const labels = { 'app.kubernetes.io/managed-by': 'rekey' };
+    if (rotated.length) {
+      if (this.rotator.createNamespace) renderRotatorNamespace(scope, this.rotatorNamespace, labels);
+      if (!this.rotator.image) {
+        const bundle = loadBundle(this.bundleSource, this.node.path);
+        const annotations: Record<string, string> = this.gitops.tool === 'argocd' ? { 'argocd.argoproj.io/sync-options': 'ServerSideApply=true' } : {};
+        renderBundleConfigMap(scope, this.rotatorNamespace, this.bundleSource!, bundle, labels, annotations);
+      }
+      const called = rotated.map((c) => c.provider).filter((p) => p.namespace && p.port && Object.keys(p.podSelector).length);
+      renderRotatorPolicy(scope, {
+        namespace: this.rotatorNamespace,
+        providers: called.map((p) => ({ namespace: p.namespace!, podSelector: p.podSelector, port: p.port! })),
+        apiServer: this.rotator.apiServer!,
+        labels,
+      });
+    }
+    const providersScope = new Construct(scope, 'providers');
+    for (const p of providers) {
+      if (!p.namespace || !p.port || Object.keys(p.podSelector).length === 0) continue;
+      if (!p.networkPolicy.enabled) {
+        this.warn(`rekey: WARNING: provider ${p.name} has networkPolicy.enabled: false: any pod in the cluster can reach its storage port. Enable it unless another policy protects ${p.namespace}.`);
+        continue;
+      }
+      const clients = this._credentials.filter((c) => c.provider === p).flatMap((c) => c.targets.map((t) => t.namespace));
+      renderProviderPolicy(new Construct(providersScope, p.name), {
+        provider: p.name,
+        namespace: p.namespace,
+        podSelector: p.podSelector,
+        port: p.port,
+        clientNamespaces: [...clients, ...p.networkPolicy.allowFrom],
+        rotatorNamespace: this.rotatorNamespace,
+        labels,
+      });
+    }
+    for (const o of scope.node.findAll()) if (ApiObject.isApiObject(o)) this.gitops._place(o, Stage.ROTATOR);
   }
 
   /** Renders every credential of this chart (once). Runs as a construct validation, i.e. before any chart is synthesized. @internal */
   public _render(): void {
+    this.renderInfra();
     for (const c of this._credentials) c._render();
   }
 

@@ -31,6 +31,8 @@ export interface IWorkload {
   readonly renderedHere: boolean;
   /** For workloads rendered elsewhere: the Kustomize Component folder carrying the patch. */
   readonly component?: string;
+  /** The rendered object, for workloads of this app (rekey orders it after the deliver Job). */
+  readonly apiObject?: ApiObject;
   /** Sets an annotation on the pod template. Only for workloads rendered here. */
   annotatePodTemplate(key: string, value: string): void;
   /**
@@ -135,6 +137,7 @@ class LocalWorkload implements IWorkload {
   public readonly namespace: string;
   public readonly onDelete: boolean;
   public readonly renderedHere = true;
+  public readonly apiObject: ApiObject;
   private readonly obj: ApiObject;
   private readonly construct: IConstruct;
 
@@ -147,6 +150,7 @@ class LocalWorkload implements IWorkload {
       throw new ValidationError(`Workload.of ${construct.node.path} is not a Kubernetes object: got ${construct.constructor.name}. Pass a cdk8s-plus workload or an ApiObject.`, { cause: e });
     }
     this.obj = obj;
+    this.apiObject = obj;
     if (!(obj.kind in API_VERSIONS)) {
       throw new ValidationError(`Workload.of ${construct.node.path} is not a workload kind rekey can restart: got ${JSON.stringify(obj.kind)}. Use one of ${Object.keys(API_VERSIONS).join(', ')}.`);
     }

@@ -1,10 +1,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { App, type AppProps } from 'cdk8s';
+import { ApiObject, App, Chart, Yaml, type AppProps } from 'cdk8s';
 import { ExitCode, FieldError, RekeyError } from '../core/errors.js';
 import { MODEL_API_VERSION, MODEL_KIND, type RekeyModel } from '../core/model.js';
+import { stageFolders, type StagedObject } from '../constructs/gitops/layout.js';
+import { plainReadme } from '../constructs/gitops/plain.js';
+import { stageOf } from '../constructs/gitops/stage.js';
 import { LEDGER_CONTEXT, RekeyChart } from '../constructs/rekey-chart.js';
+import { ROTATOR_BUNDLE_CONTEXT, type RotatorBundleSource } from '../constructs/rotation/bundle.js';
 import { Ledger } from './ledger.js';
+import { ROTATOR_BUNDLE_KEY, ROTATOR_BUNDLE_MOUNT, ROTATOR_BUNDLE_PATH, ROTATOR_UNPACK_SCRIPT, rotatorBundle } from './rotator-bundle.js';
+
+/** The project's rotator bundle, as RekeyApp hands it to every RekeyChart (built on first use). */
+export const PROJECT_ROTATOR_BUNDLE: RotatorBundleSource = Object.freeze({
+  load: rotatorBundle,
+  unpackScript: ROTATOR_UNPACK_SCRIPT,
+  key: ROTATOR_BUNDLE_KEY,
+  mountPath: ROTATOR_BUNDLE_MOUNT,
+  path: ROTATOR_BUNDLE_PATH,
+});
 
 /** Set by the rekey CLI: where the app writes its model (a JSON file). */
 export const MODEL_OUT_ENV = 'REKEY_MODEL_OUT';
@@ -20,6 +34,8 @@ export interface RekeyAppProps extends AppProps {
    * @default - loaded from $REKEY_LEDGER (set by the rekey CLI) or ./rekey.ledger.yaml; a missing file is an empty ledger
    */
   readonly ledger?: Ledger;
+  /** The rotator bundle the rotation Jobs run. @default - the project's (`rotatorBundle()`, built or read on first use) */
+  readonly rotatorBundle?: RotatorBundleSource;
 }
 
 /**
@@ -36,6 +52,7 @@ export class RekeyApp extends App {
     super(props);
     this.ledger = props.ledger ?? Ledger.load(process.env[LEDGER_ENV] ?? 'rekey.ledger.yaml', 'rekey.ledger.yaml');
     this.node.setContext(LEDGER_CONTEXT, this.ledger);
+    this.node.setContext(ROTATOR_BUNDLE_CONTEXT, props.rotatorBundle ?? PROJECT_ROTATOR_BUNDLE);
   }
 
   /** The typed description of every credential of every RekeyChart of this app. */
@@ -61,15 +78,42 @@ export class RekeyApp extends App {
     const out = process.env[MODEL_OUT_ENV];
     if (out) writeFileSync(out, JSON.stringify(this.model()) + '\n');
     if (process.env[MODEL_ONLY_ENV] === '1') return;
-    super.synth();
-    for (const chart of this.charts) {
-      if (!RekeyChart.isRekeyChart(chart)) continue;
-      for (const [rel, content] of chart.extraFiles()) {
-        const file = join(this.outdir, rel);
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, content);
-      }
+    const rekeyCharts = this.charts.filter((c): c is RekeyChart => RekeyChart.isRekeyChart(c));
+    const tools = [...new Set(rekeyCharts.map((c) => c.gitops.tool))];
+    if (tools.length > 1) {
+      throw new FieldError(rekeyCharts[1]!.node.path, { field: ['gitops'], what: `differs from the app's other RekeyCharts (${tools.join(', ')})`, value: rekeyCharts[1]!.gitops.tool, fix: 'Use one GitOps tool per app: dist/ is synced as a whole.' });
     }
+    const write = (rel: string, content: string) => {
+      const file = join(this.outdir, rel);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    };
+    if (tools[0] === 'flux' || tools[0] === 'plain') {
+      // stage folders instead of one file per chart
+      mkdirSync(this.outdir, { recursive: true });
+      for (const c of this.node.findAll()) {
+        const errors = c.node.validate();
+        if (errors.length) throw new Error(`Validation failed with the following errors:\n  [${c.node.path}] ${errors.join('\n  ')}`);
+      }
+      const staged: StagedObject[] = [];
+      for (const chart of this.charts) {
+        for (const o of chart.node.findAll()) {
+          if (ApiObject.isApiObject(o) && Chart.of(o) === chart) staged.push({ stage: stageOf(o), object: o.toJson() as Record<string, unknown> });
+        }
+      }
+      for (const [rel, content] of stageFolders(staged, (docs) => Yaml.stringify(...docs))) write(rel, content);
+      if (tools[0] === 'plain') {
+        const previous = rekeyCharts.flatMap((chart) =>
+          chart.credentials
+            .filter((c) => (c.entry?.generation ?? 0) > 1)
+            .map((c) => `kubectl -n ${chart.rotatorNamespace} delete job -l rekey.dev/credential=${c.name},rekey.dev/generation=${c.entry!.generation - 1}`),
+        );
+        write('README.md', plainReadme(staged, previous.sort()));
+      }
+    } else {
+      super.synth();
+    }
+    for (const chart of rekeyCharts) for (const [rel, content] of chart.extraFiles()) write(rel, content);
   }
 }
 

@@ -4,6 +4,7 @@ import { AliasSet } from '../core/alias-set.js';
 import { FieldError, formatPath, show, ValidationError, valueAt, type FieldPath } from '../core/errors.js';
 import { Credential } from '../constructs/credential.js';
 import { Delivery } from '../constructs/deliveries/delivery.js';
+import { GitOps } from '../constructs/gitops/gitops.js';
 import { Provider } from '../constructs/provider.js';
 import { RekeyChart, type ILedger, type RekeyChartProps } from '../constructs/rekey-chart.js';
 import { RotationPolicy } from '../constructs/rotation-policy.js';
@@ -93,11 +94,29 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
     }
   };
 
+  const gitopsOf = (sp: RekeySpec): GitOps => {
+    const g = sp.gitops;
+    const wrong = (field: string, tool: string) =>
+      located(['gitops', field], new FieldError(file, { field: [], what: `only applies to tool ${tool}`, value: g[field as 'flux'], fix: `Remove gitops.${field}, or set gitops.tool: ${tool}.` }));
+    if (g.application && g.tool !== 'argocd') throw wrong('application', 'argocd');
+    if (g.flux && g.tool !== 'flux') throw wrong('flux', 'flux');
+    if (g.tool === 'flux') return at(['gitops', 'flux'], () => GitOps.flux(g.flux));
+    return at(['gitops'], () => (g.tool === 'plain' ? GitOps.plain() : GitOps.argoCd(g.application ? { application: g.application } : {})));
+  };
   chart = at([], () => new RekeyChart(scope, id, {
     ...rest,
     ...(ledger ? { ledger } : {}),
     ...(spec.sealing ? { sealing: { fingerprint: spec.sealing.fingerprint, certificate: spec.sealing.certificate } } : {}),
-    rotatorNamespace: spec.rotator.namespace,
+    rotator: {
+      namespace: spec.rotator.namespace,
+      createNamespace: spec.rotator.createNamespace,
+      image: spec.rotator.image,
+      apiServer: spec.rotator.apiServer,
+      backoffLimit: spec.rotator.backoffLimit,
+      jobGraceSeconds: spec.rotator.jobGraceSeconds,
+      deadlines: spec.rotator.deadlines,
+    },
+    gitops: gitopsOf(spec),
   }));
   const providersScope = new Construct(chart!, 'providers');
   const providers = new Map<string, Provider>();
@@ -114,6 +133,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
       podSelector: p.podSelector,
       port: p.port,
       adminCredential: p.adminCredential,
+      networkPolicy: p.networkPolicy,
     })));
   });
 

@@ -84,6 +84,15 @@ const providerSchema = z.strictObject({
     .max(65535, { error: m('must be between 1 and 65535', 'Give the storage port, e.g. 9000.') })
     .optional(),
   adminCredential: adminCredential.optional(),
+  /** The provider pods' NetworkPolicy (storage port only from its namespace, the targets' namespaces, the rotation Jobs and allowFrom). @default {enabled: true} */
+  networkPolicy: z
+    .strictObject({
+      /** @default true; false prints a warning at synthesis */
+      enabled: z.boolean({ error: m('must be true or false', 'Set enabled: true (recommended) or false.') }).default(true),
+      /** More namespaces whose pods may reach the storage port. @default [] */
+      allowFrom: z.array(namespaceName).default([]),
+    })
+    .optional(),
 });
 
 const policySchema = z.strictObject({
@@ -186,6 +195,92 @@ const credentialSchema = z.strictObject({
   rotationPolicy: rotationPolicySchema.default({ mode: 'Manual', overlapSeconds: 300 }),
 });
 
+const seconds = (what: string, min: number) =>
+  z
+    .number({ error: m('must be a number', `Give ${what} as a whole number of seconds.`) })
+    .int({ error: m('must be a whole number', `Give ${what} as a whole number of seconds.`) })
+    .min(min, { error: m(`must be at least ${min}`, `Set ${what} to ${min} or more.`) });
+
+const rotatorSchema = z.strictObject({
+  /** Namespace of the rotation Jobs, staging Secrets, plans, records and Leases. @default rekey-system */
+  namespace: namespaceName.default('rekey-system'),
+  /** Render the namespace (Pod Security restricted labels); false when it exists. @default true */
+  createNamespace: z.boolean({ error: m('must be true or false', 'Set createNamespace: true, or false when the namespace exists.') }).default(true),
+  /** An image carrying /rotator/rotator.mjs (the project's Dockerfile). @default - the stock node:24.22.3-bookworm-slim image runs the bundle ConfigMap */
+  image: z
+    .string({ error: m('must be a string', 'Give an image reference, e.g. registry.example.com/rekey-rotator:0.1.0.') })
+    .regex(/^[a-z0-9][a-z0-9._\-/:@]*[:@][A-Za-z0-9._\-:]+$/, { error: m('must be an image reference with a tag or digest', 'Give e.g. registry.example.com/rekey-rotator:0.1.0 (built from the project Dockerfile).') })
+    .optional(),
+  /** The API server endpoint for the rotation pods' egress NetworkPolicy (no cluster lookup). Required once a credential was rotated. */
+  apiServer: z
+    .strictObject({
+      /** Endpoint address range, e.g. 10.0.0.10/32 (kubectl get endpoints kubernetes -n default). */
+      cidr: z.string({ error: m('must be a string', 'Give the API server endpoint as a CIDR, e.g. 10.0.0.10/32.') }),
+      /** Endpoint port. @default 6443 */
+      port: z
+        .number({ error: m('must be a number', 'Give the API server endpoint port, usually 6443.') })
+        .int({ error: m('must be a whole number', 'Give the API server endpoint port, usually 6443.') })
+        .min(1, { error: m('must be between 1 and 65535', 'Give the API server endpoint port, usually 6443.') })
+        .max(65535, { error: m('must be between 1 and 65535', 'Give the API server endpoint port, usually 6443.') })
+        .default(6443),
+    })
+    .optional(),
+  /** backoffLimit of every rotation Job. @default 2 */
+  backoffLimit: seconds('backoffLimit', 0).optional(),
+  /** Added to a step's deadline for the Job's activeDeadlineSeconds. @default 300 */
+  jobGraceSeconds: seconds('jobGraceSeconds', 0).optional(),
+  /** Step deadlines in seconds. @default {activateSeconds: 600, deliverSeconds: 900, retireSeconds: 3600, verifySeconds: 120, kubeletRefreshSeconds: 90} */
+  deadlines: z
+    .strictObject({
+      activateSeconds: seconds('activateSeconds', 1).optional(),
+      deliverSeconds: seconds('deliverSeconds', 1).optional(),
+      retireSeconds: seconds('retireSeconds', 1).optional(),
+      verifySeconds: seconds('verifySeconds', 1).optional(),
+      kubeletRefreshSeconds: seconds('kubeletRefreshSeconds', 0).optional(),
+    })
+    .optional(),
+});
+
+const gitopsSchema = z.strictObject({
+  /** argocd (sync waves), flux (stage folders + Kustomizations) or plain (stage folders + dist/README.md). @default argocd */
+  tool: enumOf(['argocd', 'flux', 'plain'] as const, 'gitops.tool').default('argocd'),
+  /** argocd: render dist/argocd/application.yaml. @default - none */
+  application: z
+    .strictObject({
+      repoURL: z.string({ error: m('must be a string', 'Give the git URL of the repository holding dist/.') }),
+      /** @default dist */
+      path: z.string().optional(),
+      /** @default HEAD */
+      targetRevision: z.string().optional(),
+      /** @default rekey */
+      name: dnsLabel(63, 'the Application name').optional(),
+      /** @default argocd */
+      namespace: namespaceName.optional(),
+      /** @default default */
+      project: z.string().optional(),
+      /** Destination cluster. @default https://kubernetes.default.svc */
+      server: z.string().optional(),
+    })
+    .optional(),
+  /** flux: where the stage Kustomizations find dist/. @default - see below */
+  flux: z
+    .strictObject({
+      /** Prefix of the Kustomization names. @default rekey */
+      name: dnsLabel(40, 'the Kustomization name prefix').optional(),
+      /** @default flux-system */
+      namespace: namespaceName.optional(),
+      /** GitRepository name. @default flux-system */
+      sourceName: dnsLabel(40, 'the GitRepository name').optional(),
+      /** Path of dist/ in the repository. @default ./dist */
+      path: z.string().optional(),
+      /** @default 10m */
+      interval: z.string().optional(),
+      /** Timeout of the stages without a Job. @default 10m */
+      timeout: z.string().optional(),
+    })
+    .optional(),
+});
+
 const specObject = z.strictObject({
   apiVersion: z.literal(SPEC_API_VERSION, { error: m(`must be ${SPEC_API_VERSION}`, `Set apiVersion: ${SPEC_API_VERSION}.`) }),
   kind: z.literal(SPEC_KIND, { error: m(`must be ${SPEC_KIND}`, `Set kind: ${SPEC_KIND}.`) }),
@@ -199,7 +294,8 @@ const specObject = z.strictObject({
       }),
     })
     .optional(),
-  rotator: z.strictObject({ namespace: namespaceName.default('rekey-system') }).default({ namespace: 'rekey-system' }),
+  rotator: rotatorSchema.default({ namespace: 'rekey-system', createNamespace: true }),
+  gitops: gitopsSchema.default({ tool: 'argocd' }),
   providers: z.array(providerSchema).min(1, { error: m('must list at least one provider', 'Add a provider.') }),
   credentials: z.array(credentialSchema).default([]),
 });
@@ -343,6 +439,8 @@ const KNOWN: Record<string, string[]> = {
   'credentials.consumers': Object.keys(consumerSchema.shape),
   'credentials.policy': Object.keys(policySchema.shape),
   'providers.adminCredential': Object.keys(adminCredential.shape),
+  rotator: Object.keys(rotatorSchema.shape),
+  gitops: Object.keys(gitopsSchema.shape),
 };
 
 function knownKeys(path: readonly (string | number | symbol)[]): string[] {

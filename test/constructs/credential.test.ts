@@ -23,6 +23,7 @@ import {
   type LedgerEntry,
 } from '../../lib/index.js';
 import { kustomizeBuild, parseManifests, validateManifests } from '../support/validate.js';
+import { API_SERVER, FAKE_BUNDLE } from './fixtures.js';
 
 const CERT = SealingCertificate.fromPem(readFileSync('test/fixtures/sealed-secrets/cert4096.pem', 'utf8'), 'cert4096.pem');
 const FINGERPRINT = CERT.fingerprint;
@@ -63,7 +64,7 @@ function entry(name: string, targets: Array<[string, string]>, opts: { scope?: '
 
 function setup(ledger: Ledger, props: { warn?: (m: string) => void } = {}) {
   const app = Testing.app();
-  const chart = new RekeyChart(app, 'rekey', { ledger, sealing: { fingerprint: FINGERPRINT }, warn: props.warn ?? (() => undefined) });
+  const chart = new RekeyChart(app, 'rekey', { ledger, sealing: { fingerprint: FINGERPRINT }, warn: props.warn ?? (() => undefined), rotator: { apiServer: API_SERVER }, rotatorBundle: FAKE_BUNDLE });
   const provider = new Provider(chart, 'rustfs', {
     kind: 'rustfs',
     endpoint: 'http://rustfs.storage.svc:9000',
@@ -115,10 +116,22 @@ describe('Credential rendering', () => {
     });
     expect(target.metadata.annotations).not.toHaveProperty(['sealedsecrets.bitnami.com/namespace-wide']);
     // the staging Secret and the plan are named after the generation
-    expect(docs.map((d) => `${d.kind}/${d.metadata.namespace}/${d.metadata.name}`).sort()).toEqual([
+    expect(docs.map((d) => `${d.kind}/${d.metadata.namespace}/${d.metadata.name}`.replace(/-[0-9a-f]{8}$/, '-<hash>')).sort()).toEqual([
+      'ConfigMap/rekey-system/rekey-rotator-bundle',
       'ConfigMap/rekey-system/rekey-uploads-g3-plan',
+      'Job/rekey-system/rekey-uploads-g3-activate-<hash>',
+      'Job/rekey-system/rekey-uploads-g3-deliver-<hash>',
+      'Job/rekey-system/rekey-uploads-g3-retire-<hash>',
+      'Namespace/undefined/rekey-system',
+      'NetworkPolicy/rekey-system/rekey-rotator',
+      'NetworkPolicy/storage/rekey-rustfs-ingress',
+      'Role/rekey-system/rekey-uploads-rotator',
+      'Role/web/rekey-uploads-rotator',
+      'RoleBinding/rekey-system/rekey-uploads-rotator',
+      'RoleBinding/web/rekey-uploads-rotator',
       'SealedSecret/rekey-system/rekey-uploads-g3-staging',
       'SealedSecret/web/uploads-s3',
+      'ServiceAccount/rekey-system/rekey-uploads-rotator',
     ]);
     expect(validateManifests(docs)).toEqual([]);
     expect(docs).toMatchSnapshot();
@@ -356,7 +369,7 @@ describe('construct validation', () => {
     }, 'rekey sealing is required: credential uploads uses sealed delivery: got nothing. Add sealing: {certificate: <kubeseal --fetch-cert file>, fingerprint: SHA256:...}.'],
     ['ledger sealed with another certificate', () => {
       const app = Testing.app();
-      const chart = new RekeyChart(app, 'rekey', { ledger: ledger1, sealing: { fingerprint: 'SHA256:' + 'B'.repeat(43) }, warn: () => undefined });
+      const chart = new RekeyChart(app, 'rekey', { ledger: ledger1, sealing: { fingerprint: 'SHA256:' + 'B'.repeat(43) }, warn: () => undefined, rotator: { apiServer: API_SERVER }, rotatorBundle: FAKE_BUNDLE });
       const p = new Provider(chart, 'rustfs', { kind: 'external' });
       new Credential(chart, 'uploads', uploadsProps(p));
       Testing.synth(chart);

@@ -4,6 +4,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { k8s } from 'cdk8s-plus-28';
 import { AliasSet, Credential, Delivery, Ledger, Provider, RekeyChart, SecretValue, type LedgerEntry } from '../../lib/index.js';
 import { validateManifests } from '../support/validate.js';
+import { API_SERVER, FAKE_BUNDLE } from './fixtures.js';
 
 /** A plain-delivery ledger entry (no sealing needed) for the given targets. */
 function plainEntry(targets: Array<[string, string]>): LedgerEntry {
@@ -22,7 +23,7 @@ function plainEntry(targets: Array<[string, string]>): LedgerEntry {
 
 function setup(targets: Array<[string, string]> = [['web', 'uploads-s3']]) {
   const app = Testing.app();
-  const chart = new RekeyChart(app, 'rekey', { ledger: Ledger.empty().with('uploads', plainEntry(targets)), warn: () => undefined });
+  const chart = new RekeyChart(app, 'rekey', { ledger: Ledger.empty().with('uploads', plainEntry(targets)), warn: () => undefined, rotator: { apiServer: API_SERVER }, rotatorBundle: FAKE_BUNDLE });
   const provider = new Provider(chart, 'rustfs', {
     kind: 'rustfs',
     endpoint: 'http://rustfs.storage.svc:9000',

@@ -24,7 +24,7 @@ export function caseText(c: BadSpecCase): string {
 
 /** Bad specs and the exact one-line error each gives (shared by the spec and CLI tests). */
 export const BAD_SPECS: readonly BadSpecCase[] = [
-  { name: "unknown top-level field", mutate: (s: any) => (s.extra = 1), message: "rekey.yaml (top level) has unknown field \"extra\": got \"extra\". Remove it or fix its spelling (known fields: apiVersion, kind, sealing, rotator, providers, credentials)." },
+  { name: "unknown top-level field", mutate: (s: any) => (s.extra = 1), message: "rekey.yaml (top level) has unknown field \"extra\": got \"extra\". Remove it or fix its spelling (known fields: apiVersion, kind, sealing, rotator, gitops, providers, credentials)." },
   { name: "unknown credential field", mutate: (s: any) => (s.credentials[0].rotation = {}), message: "rekey.yaml credentials[0] has unknown field \"rotation\": got \"rotation\". Remove it or fix its spelling (known fields: name, provider, identity, policy, aliases, extraKeys, delivery, targets, consumers, rotationPolicy)." },
   { name: "wrong apiVersion", mutate: (s: any) => (s.apiVersion = 'rekey.dev/v1'), message: "rekey.yaml apiVersion must be rekey.dev/v1alpha1: got \"rekey.dev/v1\". Set apiVersion: rekey.dev/v1alpha1." },
   { name: "wrong kind", mutate: (s: any) => (s.kind = 'Config'), message: "rekey.yaml kind must be RekeyConfig: got \"Config\". Set kind: RekeyConfig." },
