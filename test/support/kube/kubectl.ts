@@ -24,14 +24,22 @@ export interface Kubectl {
 export function kubectlFor(kubeconfigPath: string, timeoutMs = 120_000): Kubectl {
   const cacheDir = mkdtempSync(join(tmpdir(), 'fake-kube-kubectl-'));
   const run = (...args: string[]): Promise<KubectlResult> =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       execFile(
         'kubectl',
         ['--kubeconfig', kubeconfigPath, ...args],
         { env: { ...process.env, KUBECACHEDIR: cacheDir, HOME: cacheDir, KUBECONFIG: kubeconfigPath }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
-          const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-          resolve({ code, stdout, stderr });
+          const code = (err as { code?: unknown } | null)?.code;
+          if (code === 'ENOENT') {
+            reject(new Error('kubectl is not on PATH: got ENOENT. Install kubectl 1.32 (preinstalled on the project machines) to run these tests.'));
+            return;
+          }
+          if (err && typeof code !== 'number') {
+            reject(new Error(`kubectl ${args.join(' ')} did not exit normally: got ${err.message} (killed after ${timeoutMs} ms?)`));
+            return;
+          }
+          resolve({ code: typeof code === 'number' ? code : 0, stdout, stderr });
         },
       );
     });
