@@ -63,7 +63,10 @@ export interface FakeKube {
   closeWatches(): void;
   /** Sends a BOOKMARK on every open watch that allowed bookmarks. */
   sendBookmarks(): void;
-  /** Creates (or returns) an object directly in the store, bypassing HTTP (test setup). */
+  /**
+   * Creates the object, or replaces the existing one (its status kept, as a PUT would), through the
+   * registry rules but without HTTP: test setup and direct changes. Needs apiVersion and kind.
+   */
   apply(object: KubeObject): KubeObject;
   close(): Promise<void>;
 }
@@ -152,7 +155,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     apply(object) {
       const def = resourceForKind(object.apiVersion ?? '', object.kind ?? '');
       const existing = registry.find(def, object.metadata.namespace, object.metadata.name ?? '');
-      return existing ?? registry.create(def, object.metadata.namespace, object);
+      if (!existing) return registry.create(def, object.metadata.namespace, object);
+      const next = { ...object, metadata: { ...object.metadata, resourceVersion: existing.metadata.resourceVersion } };
+      return registry.update(def, object.metadata.namespace, object.metadata.name ?? '', next);
     },
     async close() {
       for (const w of api.watches) w.close();
