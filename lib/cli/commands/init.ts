@@ -71,6 +71,12 @@ apiVersion: rekey.dev/v1alpha1
 kind: RekeyConfig
 
 ${sealing}
+rotator:
+  namespace: rekey-system             # where the rotation Jobs run
+  # The API server endpoint the rotation pods may reach (kubectl get endpoints kubernetes -n default):
+  # their NetworkPolicy allows only DNS, the provider and this. rekey never looks it up.
+  apiServer: { cidr: 10.96.0.1/32, port: 6443 }
+
 providers:
   - name: storage
     kind: rustfs                      # rustfs | minio | ceph-rgw | aws-iam | external
