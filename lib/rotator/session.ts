@@ -6,6 +6,7 @@ import type { StepContext } from './context.js';
 import { KubeSide, loadKubeConfig } from './kube/api.js';
 import { Changes, Watched } from './kube/watch.js';
 import { defaultProvider } from './provider.js';
+import { rotationError } from './errors.js';
 
 const sessions = new WeakMap<StepContext, Session>();
 
@@ -37,6 +38,9 @@ export class Session {
   #provider?: Promise<ProviderClient | null>;
 
   public constructor(private readonly ctx: StepContext) {
+    if (!ctx.kube && !ctx.env['KUBECONFIG'] && !ctx.env['KUBERNETES_SERVICE_HOST']) {
+      throw rotationError(ctx, 'KUBE_ERROR', 'the Kubernetes API is not reachable: got no KUBECONFIG and no in-cluster service account (KUBERNETES_SERVICE_HOST unset). Run the rotator as its rotation Job, or set KUBECONFIG; nothing was changed.');
+    }
     this.kube = ctx.kube ?? new KubeSide(loadKubeConfig(ctx.env));
   }
 

@@ -8,8 +8,8 @@ import { STEPS } from '../../lib/rotator/steps/index.js';
 import { validPlan } from './fixtures.js';
 
 const PLAN = renderPlan(validPlan(), 'fixture');
-const NOT_IMPLEMENTED = (step: string) =>
-  `rotator ${step} for credential uploads generation 3: step not implemented in this release: got step ${step}. Upgrade rekey: this Job fails so no rotation is half-done.`;
+const NO_CLUSTER = (step: string) =>
+  `rotator ${step} for credential uploads generation 3: the Kubernetes API is not reachable: got no KUBECONFIG and no in-cluster service account (KUBERNETES_SERVICE_HOST unset). Run the rotator as its rotation Job, or set KUBECONFIG; nothing was changed.`;
 
 async function run(argv: string[], options: { plan?: string; env?: Record<string, string>; steps?: StepTable; guard?: any } = {}) {
   const logger = new MemoryLogger();
@@ -32,14 +32,14 @@ async function run(argv: string[], options: { plan?: string; env?: Record<string
 }
 
 describe('the rotator dispatcher', () => {
-  it.each(['activate', 'deliver', 'retire', 'revoke'])('fails %s with STEP_NOT_IMPLEMENTED, exit 3, one error line', async (step) => {
-    // GIVEN a valid plan  WHEN a step of this release runs  THEN the Job fails loudly, never a silent success
+  it.each(['activate', 'deliver', 'retire', 'revoke'])('fails %s outside a cluster with KUBE_ERROR, exit 3, one error line', async (step) => {
+    // GIVEN a valid plan and no cluster  WHEN a step runs  THEN the Job fails loudly before any change, never a silent success
     const { code, records } = await run(['--step', step]);
     expect(code).toBe(RotatorExitCode.STEP_FAILED);
     expect(code).toBe(3);
     expect(records).toEqual([
       { level: 'info', msg: 'rotator started', step, credential: 'uploads', generation: 3, attempt: 1, accessKeyId: 'FAKEKEYIDGENERATION3', previousAccessKeyId: 'FAKEKEYIDGENERATION2' },
-      { level: 'error', msg: NOT_IMPLEMENTED(step), step, credential: 'uploads', generation: 3, accessKeyId: 'FAKEKEYIDGENERATION3', code: 'STEP_NOT_IMPLEMENTED', exitCode: 3 },
+      { level: 'error', msg: NO_CLUSTER(step), step, credential: 'uploads', generation: 3, accessKeyId: 'FAKEKEYIDGENERATION3', code: 'KUBE_ERROR', exitCode: 3 },
     ]);
   });
 
@@ -49,7 +49,7 @@ describe('the rotator dispatcher', () => {
       const ctx = { step, plan, logger: new MemoryLogger(), now: () => new Date(), env: {} } as unknown as StepContext;
       const e = await fn(ctx).then(() => undefined, (err: unknown) => err);
       expect(e).toBeInstanceOf(RotationError);
-      expect(e).toMatchObject({ code: 'STEP_NOT_IMPLEMENTED', step, credential: 'uploads', generation: 3, keyId: 'FAKEKEYIDGENERATION3', exitCode: 3 });
+      expect(e).toMatchObject({ code: 'KUBE_ERROR', step, credential: 'uploads', generation: 3, keyId: 'FAKEKEYIDGENERATION3', exitCode: 3 });
     }
   });
 
@@ -114,7 +114,7 @@ describe('the rotator dispatcher', () => {
 
   it('exits 3 with one line on a bug in a step', async () => {
     const steps = { deliver: async () => { throw new TypeError('x is undefined'); } } as unknown as StepTable;
-    const { code, records } = await run(['--step', 'deliver'], { steps });
+    const { code, records } = await run(['--step', 'deliver'], { steps, guard: async () => ({ proceed: true }) });
     expect(code).toBe(3);
     expect(records[1]).toMatchObject({
       level: 'error',

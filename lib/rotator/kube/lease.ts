@@ -62,8 +62,7 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
       lease = await kube.coordination.readNamespacedLease({ name, namespace });
     } catch (e) {
       if (!isNotFound(e)) {
-        if (!isTransient(e)) throw leaseFailed(ctx, 'read', e);
-        lease = undefined;
+        if (!isTransient(e) || nowMs >= deadline) throw leaseFailed(ctx, 'read', e);
         await sleep(backoff(attempt, 250, 4000));
         continue;
       }
@@ -109,7 +108,7 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
       if (lastHolder) ctx.logger.log('info', `rotator ${ctx.step} took Lease ${namespace}/${name} after ${lastHolder}`, { step: ctx.step, credential: ctx.plan.credential, holder });
       return startRenewing(ctx, kube, holder);
     } catch (e) {
-      if (isConflict(e) || isTransient(e)) {
+      if ((isConflict(e) || isTransient(e)) && ctx.now().getTime() < deadline) {
         // someone else won, or our own write landed and the reply was lost: observe again
         await sleep(backoff(Math.min(attempt, 3), 100, 1000));
         continue;
