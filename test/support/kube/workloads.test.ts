@@ -191,6 +191,72 @@ describe('Argo Rollout', () => {
   });
 });
 
+describe('Argo Rollout restartAt', () => {
+  function rollout(replicas: number): KubeObject {
+    return {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+        strategy: { canary: {} },
+      },
+    };
+  }
+
+  function restartAt(at: string): KubeObject {
+    const ro = clone(kube.registry.get(res('rollouts'), 'default', 'web'));
+    (ro.spec as Obj).restartAt = at;
+    return kube.registry.update(res('rollouts'), 'default', 'web', ro);
+  }
+
+  it('evicts every pod older than restartAt, one at a time, then sets restartedAt and is Healthy', async () => {
+    // GIVEN a settled 3-replica Rollout
+    await start();
+    kube.apply(rollout(3));
+    await kube.settle();
+    const oldUids = kube.registry.list(res('pods'), 'default').map((p) => p.metadata.uid);
+
+    // WHEN spec.restartAt is set to now and we tick
+    const at = kube.clock.time();
+    restartAt(at);
+    let maxDown = 0;
+    for (let i = 0; i < 60; i++) {
+      kube.tick();
+      const ready = kube.registry.list(res('pods'), 'default').filter((p) => !p.metadata.deletionTimestamp && ((p.status as Obj).conditions as Condition[] | undefined)?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      maxDown = Math.max(maxDown, 3 - ready.length);
+    }
+
+    // THEN all pods are new, never more than one was down, and the status records the restart
+    const pods = kube.registry.list(res('pods'), 'default');
+    expect(pods).toHaveLength(3);
+    expect(pods.filter((p) => oldUids.includes(p.metadata.uid))).toEqual([]);
+    expect(maxDown).toBe(1);
+    expect(kube.registry.get(res('rollouts'), 'default', 'web').status).toMatchObject({ restartedAt: at, phase: 'Healthy', observedGeneration: '2' });
+  });
+
+  it('does not restart pods a PodDisruptionBudget protects, and stays Progressing', async () => {
+    // GIVEN a settled Rollout whose pods a PDB with maxUnavailable 0 protects
+    await start();
+    kube.apply(rollout(2));
+    kube.apply({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'default' }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'web' } } } });
+    await kube.settle();
+    const oldUids = kube.registry.list(res('pods'), 'default').map((p) => p.metadata.uid);
+
+    // WHEN restartAt is set and the cluster settles
+    restartAt(kube.clock.time());
+    await kube.settle();
+
+    // THEN every eviction was refused: same pods, no restartedAt, not Healthy
+    expect(kube.registry.list(res('pods'), 'default').map((p) => p.metadata.uid)).toEqual(oldUids);
+    const st = kube.registry.get(res('rollouts'), 'default', 'web').status as Obj;
+    expect(st.restartedAt).toBeUndefined();
+    expect(st.phase).toBe('Progressing');
+  });
+});
+
 describe('sealed-secrets controller', () => {
   const cert = readFileSync(join(process.cwd(), 'test/fixtures/sealed-secrets/cert4096.pem'), 'utf8');
   const key = createPrivateKey(readFileSync(join(process.cwd(), 'test/fixtures/sealed-secrets/key4096.pem'), 'utf8'));

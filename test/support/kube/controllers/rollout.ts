@@ -6,13 +6,20 @@
  * reads: observedGeneration (a string, as in Rollouts), replicas, updatedReplicas, readyReplicas,
  * availableReplicas, currentPodHash, stableRS (promoted to currentPodHash once fully rolled
  * out), phase Progressing/Healthy, selector.
+ * `spec.restartAt` (rollout/restart.go): once every ReplicaSet is fully available, pods created
+ * before restartAt are evicted through the eviction subresource rules (PDBs apply; a refusal is
+ * skipped and retried next tick), max(maxUnavailable, 1) at a time, stable ReplicaSet first, waiting
+ * while any pod terminates; then status.restartedAt = spec.restartAt. Healthy requires it.
  * Not modelled: canary steps (setWeight/pause/analysis) — a Rollout is promoted as if it had none;
- * blue-green; traffic routing; workloadRef; spec.restartAt (the v1beta1 eviction restart);
- * conditions; abort.
+ * blue-green; traffic routing; workloadRef; conditions; abort.
  */
+import { ApiError } from '../errors.js';
+import { evict } from '../eviction.js';
+import { isPodAvailable, isTerminating } from '../pod-util.js';
 import type { Registry } from '../registry.js';
+import { selectorMatches } from '../selectors.js';
 import { res } from '../resources.js';
-import { clone, isObj, type KubeObject, type Obj } from '../types.js';
+import { clone, isObj, type KubeObject, type LabelSelector, type Obj } from '../types.js';
 import type { Controller, ControllerContext } from './controller.js';
 import { rollingUpdate } from './rolling.js';
 import { computeHash, num, ownedBy, ownerRef, scaled, spec, status, writeStatus } from './util.js';
@@ -22,11 +29,44 @@ export const ROLLOUT_HASH_LABEL = 'rollouts-pod-template-hash';
 export class RolloutController implements Controller {
   public readonly name = 'rollout';
 
-  public step({ registry }: ControllerContext): void {
-    for (const ro of registry.list(res('rollouts'))) this.#sync(registry, ro);
+  public step({ registry, clock }: ControllerContext): void {
+    for (const ro of registry.list(res('rollouts'))) this.#sync(registry, ro, clock.nowMs());
   }
 
-  #sync(registry: Registry, ro: KubeObject): void {
+  /** The restart reconciler: true once every pod is newer than spec.restartAt. */
+  #restart(registry: Registry, ro: KubeObject, stableHash: string | undefined, maxUnavailable: number, nowMs: number): boolean {
+    const restartAt = typeof spec(ro).restartAt === 'string' ? Date.parse(spec(ro).restartAt as string) : NaN;
+    if (Number.isNaN(restartAt) || restartAt > nowMs) return true;
+    const restartedAt = typeof status(ro).restartedAt === 'string' ? Date.parse(status(ro).restartedAt as string) : NaN;
+    if (!Number.isNaN(restartedAt) && restartedAt >= restartAt) return true;
+    const rss = ownedBy(registry, res('replicasets'), ro);
+    if (rss.some((rs) => num(status(rs).availableReplicas, 0) !== num(spec(rs).replicas, 0))) return false;
+    // stable first, then the newest template, then older ones
+    const ordered = [...rss].sort((a, b) => {
+      const rank = (rs: KubeObject): number => (rs.metadata.labels?.[ROLLOUT_HASH_LABEL] === stableHash ? 0 : 1);
+      return rank(a) - rank(b) || String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp));
+    });
+    for (const rs of ordered) {
+      const pods = registry.list(res('pods'), rs.metadata.namespace).filter((p) => selectorMatches(spec(rs).selector as LabelSelector, p.metadata.labels));
+      if (pods.some(isTerminating)) return false;
+      const old = pods.filter((p) => Date.parse(String(p.metadata.creationTimestamp)) < restartAt);
+      if (old.length === 0) continue;
+      let budget = Math.max(maxUnavailable, 1) - pods.filter((p) => !isPodAvailable(p, num(spec(ro).minReadySeconds, 0), nowMs)).length;
+      for (const p of old) {
+        if (budget <= 0) break;
+        try {
+          evict(registry, p.metadata.namespace ?? '', p.metadata.name ?? '', { apiVersion: 'policy/v1beta1', kind: 'Eviction', metadata: { name: p.metadata.name, namespace: p.metadata.namespace } });
+          budget -= 1;
+        } catch (err) {
+          if (!(err instanceof ApiError) || err.code !== 429) throw err;
+        }
+      }
+      return false;
+    }
+    return true;
+  }
+
+  #sync(registry: Registry, ro: KubeObject, nowMs: number): void {
     const s = spec(ro);
     if (!isObj(s.template)) return;
     const replicas = num(s.replicas, 1);
@@ -71,7 +111,8 @@ export class RolloutController implements Controller {
     const old = status(ro);
     const promoted = updatedReplicas >= replicas && available >= updatedReplicas && total <= updatedReplicas && rss.every((rs) => rs === fresh || num(spec(rs).replicas, 0) === 0);
     const stableRS = promoted ? hash : typeof old.stableRS === 'string' ? old.stableRS : hash;
-    const healthy = promoted && stableRS === hash;
+    const restarted = this.#restart(registry, ro, stableRS, maxUnavailable, nowMs);
+    const healthy = promoted && stableRS === hash && restarted;
     const selector = isObj(s.selector) && isObj(s.selector.matchLabels) ? Object.entries(s.selector.matchLabels).map(([k, v]) => `${k}=${String(v)}`).join(',') : '';
     const next: Obj = {
       ...old,
@@ -88,6 +129,7 @@ export class RolloutController implements Controller {
       canary: {},
     };
     if (healthy) delete next.message;
+    if (restarted && typeof s.restartAt === 'string') next.restartedAt = s.restartAt;
     const current = registry.find(res('rollouts'), ro.metadata.namespace, ro.metadata.name ?? '');
     if (current) writeStatus(registry, res('rollouts'), current, next);
   }
