@@ -21,7 +21,7 @@ describe('rekey init', () => {
     expect([r.code, r.stderr]).toEqual([0, '']);
     const spec = readFileSync(join(dir, 'rekey.yaml'), 'utf8');
     expect(spec).toContain('  certificate: sealed-secrets.pem\n  fingerprint: SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g\n');
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe("# rekey's temporary files\n.rekey-tmp-*/\n*.rekey-old-*/\n.rekey.ledger.yaml.*.tmp\n");
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe("# rekey's temporary files\n.rekey-tmp-*/\n*.rekey-old-*/\n.rekey.ledger.yaml.*.tmp\n.rekey-cache/\n");
     expect(existsSync(join(dir, 'cdk8s.yaml'))).toBe(false);
     const status = await cli(dir, ['status', '--output', 'json'], NOW);
     expect(JSON.parse(status.stdout).map((s: { credential: string; state: string }) => [s.credential, s.state])).toEqual([['app-s3', 'never-rotated']]);
@@ -49,7 +49,7 @@ describe('rekey init', () => {
     const dir = empty();
     writeFileSync(join(dir, '.gitignore'), 'node_modules/\n.rekey-tmp-*/\n');
     expect((await cli(dir, ['init'])).code).toBe(0);
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe("node_modules/\n.rekey-tmp-*/\n# rekey's temporary files\n*.rekey-old-*/\n.rekey.ledger.yaml.*.tmp\n");
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe("node_modules/\n.rekey-tmp-*/\n# rekey's temporary files\n*.rekey-old-*/\n.rekey.ledger.yaml.*.tmp\n.rekey-cache/\n");
   });
 
   it.each([

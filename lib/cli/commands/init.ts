@@ -5,7 +5,7 @@ import { SealingCertificate } from '../../project/seal.js';
 import type { CommandArgs } from '../command.js';
 
 /** What rekey writes beside the project and never wants committed. */
-export const GITIGNORE_ENTRIES = ['.rekey-tmp-*/', '*.rekey-old-*/', '.rekey.ledger.yaml.*.tmp'];
+export const GITIGNORE_ENTRIES = ['.rekey-tmp-*/', '*.rekey-old-*/', '.rekey.ledger.yaml.*.tmp', '.rekey-cache/'];
 
 const CERT_FIX = 'Fetch it with `kubeseal --fetch-cert > sealed-secrets.pem` and pass --cert sealed-secrets.pem.';
 

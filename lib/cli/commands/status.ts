@@ -1,8 +1,10 @@
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ExitCode } from '../../core/errors.js';
 import type { RekeyModel } from '../../core/model.js';
 import { Ledger } from '../../project/ledger.js';
-import { synthesize } from '../../project/synth.js';
-import { ExitCode } from '../../core/errors.js';
+import { projectFingerprint, readModelCache, writeModelCache } from '../../project/model-cache.js';
 import type { CommandArgs } from '../command.js';
 import { renderTable } from '../table.js';
 
@@ -13,6 +15,8 @@ export interface StatusOptions {
   readonly now?: Date;
   /** The project's model, when the caller already asked the app for it. @default - asked from the app */
   readonly model?: RekeyModel;
+  /** Reuse the model the app emitted for identical project files (see model-cache.ts). @default false */
+  readonly cache?: boolean;
 }
 
 /** One credential's rotation state. */
@@ -34,9 +38,35 @@ export interface CredentialStatus {
 /** Every credential's age, next due date, generation and consumers (sorted by name), from the app's model and the ledger. */
 export async function status(options: StatusOptions): Promise<CredentialStatus[]> {
   const dir = resolve(options.dir);
-  const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
+  const model = options.model ?? (await askApp(dir, options.cache === true));
   const ledger = Ledger.load(join(dir, 'rekey.ledger.yaml'), 'rekey.ledger.yaml');
   return statusRows(model, ledger, options.now ?? new Date());
+}
+
+/** The app's model; with `cache`, the cached one for identical project files. The app (and cdk8s) load only on a miss. */
+async function askApp(dir: string, cache: boolean): Promise<RekeyModel> {
+  const key = cache ? projectFingerprint(dir, REKEY_VERSION) : undefined;
+  const hit = key === undefined ? undefined : readModelCache(dir, key);
+  if (hit) return hit;
+  const { synthesize } = await import('../../project/synth.js');
+  const model = await synthesize({ dir, outdir: dir, modelOnly: true });
+  if (key !== undefined) writeModelCache(dir, key, model);
+  return model;
+}
+
+/** Changes with every rekey release, so an upgrade misses the model cache: the version of the package this module belongs to. */
+const REKEY_VERSION = ownVersion();
+
+function ownVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'cdk8s-rekey') return pkg.version ?? 'unknown';
+    } catch {
+      // no package.json at this level: look further up
+    }
+  }
+  return 'unknown';
 }
 
 /** The status rows of a model and a ledger. */
@@ -91,7 +121,7 @@ export function formatStatus(rows: readonly CredentialStatus[]): string {
 
 /** `rekey status [--output json]`. */
 export async function run({ values, dir, io }: CommandArgs): Promise<number> {
-  const rows = await status({ dir, now: io.now?.() });
+  const rows = await status({ dir, now: io.now?.(), cache: true });
   io.stdout(values.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : formatStatus(rows));
   return ExitCode.OK;
 }
