@@ -172,6 +172,8 @@ export interface RunOptions {
   readonly boundary?: (point: string) => void | Promise<void>;
   readonly logger?: MemoryLogger;
   readonly planOverride?: RotationPlan;
+  /** Real ms per fake tick. @default 10 */
+  readonly tickMs?: number;
 }
 
 /** Runs one rotator step through runRotator (args → plan → guard → step), ticking the fake cluster meanwhile. */
@@ -193,7 +195,7 @@ export async function step(h: Harness, name: StepName, p: RotationPlanInput, o: 
     holder: o.holder ?? 'rotator-pod-1',
     ...(o.boundary ? { boundary: o.boundary } : {}),
   });
-  return h.kube.tickWhile(work, 10);
+  return h.kube.tickWhile(work, o.tickMs ?? 10);
 }
 
 /** Whether the key authenticates at the fake MinIO (an active service account). */

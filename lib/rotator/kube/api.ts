@@ -79,5 +79,5 @@ export function describeKubeError(e: unknown): string {
       message = body.slice(0, 200);
     }
   }
-  return `HTTP ${s}${message ? ` ${message}` : ''}`;
+  return `HTTP ${s}${message ? ` ${message.replace(/[.\s]+$/, '')}` : ''}`;
 }
