@@ -40,10 +40,13 @@ function componentYaml(credOf: Map<ConsumerBinding, string>, bindings: ConsumerB
     const sorted = Object.fromEntries(Object.keys(annotations).sort().map((a) => [a, annotations[a]]));
     let inner: Record<string, unknown> = { metadata: { annotations: sorted } };
     for (const p of [...podTemplatePath(w.kind)].reverse()) inner = { [p]: inner };
-    const patch = { apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.name, namespace: w.namespace }, ...inner };
+    // No namespace in the target or the patch: many charts render objects without
+    // metadata.namespace (the namespace comes from the kustomization or `helm -n`), and a
+    // namespaced target silently matches nothing there. The component is per namespace.
+    const patch = { apiVersion: w.apiVersion, kind: w.kind, metadata: { name: w.name }, ...inner };
     const [group, version] = w.apiVersion.includes('/') ? w.apiVersion.split('/') : ['', w.apiVersion];
     return {
-      target: { ...(group ? { group } : {}), version, kind: w.kind, name: w.name, namespace: w.namespace },
+      target: { ...(group ? { group } : {}), version, kind: w.kind, name: w.name },
       patch: stringify(patch, { lineWidth: 0 }),
     };
   });
