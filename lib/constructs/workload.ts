@@ -1,18 +1,12 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { FieldError, ValidationError } from '../core/errors.js';
+import { CONSUMER_API_VERSIONS, type PlanConsumerKind } from '../core/plan.js';
 
 /** The kinds of workload rekey can restart through a pod-template annotation. */
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob' | 'Rollout';
+export type WorkloadKind = PlanConsumerKind;
 
-const API_VERSIONS: Record<WorkloadKind, string> = {
-  Deployment: 'apps/v1',
-  StatefulSet: 'apps/v1',
-  DaemonSet: 'apps/v1',
-  Job: 'batch/v1',
-  CronJob: 'batch/v1',
-  Rollout: 'argoproj.io/v1alpha1',
-};
+const API_VERSIONS: Readonly<Record<WorkloadKind, string>> = CONSUMER_API_VERSIONS;
 
 /** JSON pointer of the pod template in each kind. */
 export function podTemplatePath(kind: WorkloadKind): string[] {
