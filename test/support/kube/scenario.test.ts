@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 
 import { defaultControllers, type ControllerSet } from './controllers/index.js';
+import { processRunner } from './controllers/process-runner.js';
+import { kubectlFor } from './kubectl.js';
 import { REVISION_LABEL } from './controllers/statefulset.js';
 import { EventLog } from './events.js';
 import { res } from './resources.js';
@@ -170,5 +172,51 @@ describe('rotation shapes', () => {
     expect(codes.length).toBeGreaterThan(2);
     expect(codes.at(-1)).toBe(201);
     expect(ticks).toBeLessThan(20);
+  });
+
+  it('a real process as a Job pod restarts a Deployment through client-node and waits for it, while kubectl waits for the Job', async () => {
+    // GIVEN a fresh cluster whose Job pods run a node script (client-node, KUBECONFIG from env) that
+    // restarts deployment/web with the generation from its ConfigMap env and polls until rolled out
+    await kube.close();
+    let kubeconfigPath = '';
+    const script = `
+      import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      const apps = kc.makeApiClient(AppsV1Api);
+      await apps.patchNamespacedDeployment(
+        { name: 'web', namespace: 'default', body: { spec: { template: { metadata: { annotations: { 'rekey.dev/restartedAt': process.env.GEN } } } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+      for (;;) {
+        const d = await apps.readNamespacedDeployment({ name: 'web', namespace: 'default' });
+        const s = d.status ?? {};
+        if (d.metadata.generation <= (s.observedGeneration ?? 0) && s.updatedReplicas === d.spec.replicas && s.availableReplicas === d.spec.replicas && s.replicas === d.spec.replicas) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      console.log('rolled out ' + process.env.GEN);`;
+    const proc = processRunner({ command: process.execPath, args: ['--input-type=module', '-e', script], env: () => ({ KUBECONFIG: kubeconfigPath }) });
+    ctl = defaultControllers({ kubelet: { runner: proc.runner } });
+    kube = await startFakeKube({ controllers: ctl.all });
+    kubeconfigPath = kube.kubeconfig();
+    kube.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } } } });
+    await kube.settle();
+    const before = kube.registry.list(res('pods'), 'default').map((p) => p.metadata.uid);
+    kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'plan', namespace: 'default' }, data: { GEN: 'gen-7' } });
+
+    // WHEN the Job is created and kubectl waits for it while the cluster ticks
+    kube.apply({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'rotate', namespace: 'default' },
+      spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'rotator', image: 'rotator:1', envFrom: [{ configMapRef: { name: 'plan' } }] }] } } },
+    });
+    const waited = await kube.tickWhile(kubectlFor(kubeconfigPath)('wait', '--for=condition=complete', 'job/rotate', '--timeout=90s'));
+
+    // THEN the process saw the rollout finish, the Job completed, and every web pod is new
+    expect(waited).toMatchObject({ code: 0, stdout: 'job.batch/rotate condition met\n' });
+    expect(proc.runs.map((r) => [r.exitCode, r.stdout, r.stderr])).toEqual([[0, 'rolled out gen-7\n', '']]);
+    const web = kube.registry.list(res('pods'), 'default').filter((p) => p.metadata.labels?.app === 'web' && !p.metadata.deletionTimestamp);
+    expect(web).toHaveLength(2);
+    expect(web.filter((p) => before.includes(p.metadata.uid))).toEqual([]);
   });
 });
