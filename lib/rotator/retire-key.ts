@@ -278,12 +278,12 @@ async function replacePod(ctx: StepContext, job: RetireJob, pod: V1Pod, onDelete
     if (ctx.now().getTime() >= job.deadlineMs) {
       throw rotationError(ctx, 'DEADLINE_EXCEEDED', `${how === 'evicted' ? 'eviction' : 'deletion'} of stale pod ${ns}/${name} did not succeed before the deadline: got ${lastRefusal || 'no success'}. Check its PodDisruptionBudget and the workload's health; the old key ${job.oldKeyId} stays valid.`, { keyId: job.oldKeyId });
     }
+    await ctx.boundary?.(`kube:${how === 'evicted' ? 'evict' : 'delete'}:before`);
+    let applied = false;
     try {
-      await ctx.boundary?.(`kube:${how === 'evicted' ? 'evict' : 'delete'}:before`);
       if (onDelete) await s.kube.core.deleteNamespacedPod({ name, namespace: ns, body: { preconditions: { uid } } });
       else await s.kube.core.createNamespacedPodEviction({ name, namespace: ns, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: ns }, deleteOptions: { preconditions: { uid } } } });
-      await ctx.boundary?.(`kube:${how === 'evicted' ? 'evict' : 'delete'}:after`);
-      break;
+      applied = true;
     } catch (e) {
       if (isNotFound(e) || (e as { code?: number }).code === 409) break; // gone, or another UID now: done
       lastRefusal = describeKubeError(e);
@@ -298,6 +298,10 @@ async function replacePod(ctx: StepContext, job: RetireJob, pod: V1Pod, onDelete
         if (isNotFound(e2)) break;
       }
       await Promise.race([s.changes.next(), sleep(backoff(attempt, 1000, 10_000))]);
+    }
+    if (applied) {
+      await ctx.boundary?.(`kube:${how === 'evicted' ? 'evict' : 'delete'}:after`);
+      break;
     }
   }
   // the replacement Ready before the next

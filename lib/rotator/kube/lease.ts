@@ -100,13 +100,12 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
         leaseTransitions: (spec.leaseTransitions ?? 0) + (lease !== undefined && current !== holder ? 1 : 0),
       },
     };
+    await ctx.boundary?.('kube:lease:before');
+    let written = false;
     try {
-      await ctx.boundary?.('kube:lease:before');
       if (lease === undefined) await kube.coordination.createNamespacedLease({ namespace, body });
       else await kube.coordination.replaceNamespacedLease({ name, namespace, body });
-      await ctx.boundary?.('kube:lease:after');
-      if (lastHolder) ctx.logger.log('info', `rotator ${ctx.step} took Lease ${namespace}/${name} after ${lastHolder}`, { step: ctx.step, credential: ctx.plan.credential, holder });
-      return startRenewing(ctx, kube, holder);
+      written = true;
     } catch (e) {
       if ((isConflict(e) || isTransient(e)) && ctx.now().getTime() < deadline) {
         // someone else won, or our own write landed and the reply was lost: observe again
@@ -114,6 +113,11 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
         continue;
       }
       throw leaseFailed(ctx, 'write', e);
+    }
+    if (written) {
+      await ctx.boundary?.('kube:lease:after');
+      if (lastHolder) ctx.logger.log('info', `rotator ${ctx.step} took Lease ${namespace}/${name} after ${lastHolder}`, { step: ctx.step, credential: ctx.plan.credential, holder });
+      return startRenewing(ctx, kube, holder);
     }
   }
 }

@@ -129,6 +129,7 @@ export async function updateRecord(
     if (cm?.data?.[KEY(g)] === text) return next;
     const data = { ...(cm?.data ?? {}), [KEY(g)]: text };
     await ctx.boundary?.(`kube:${label}:before`);
+    let written = false;
     try {
       if (cm === undefined) {
         await kube.core.createNamespacedConfigMap({
@@ -143,13 +144,16 @@ export async function updateRecord(
       } else {
         await kube.core.replaceNamespacedConfigMap({ name, namespace, body: { ...cm, data } });
       }
-      await ctx.boundary?.(`kube:${label}:after`);
-      return next;
+      written = true;
     } catch (e) {
       // 409: another writer (or our own lost reply) got there first: re-read and re-apply.
       if (isConflict(e)) continue;
       if (!isTransient(e) || attempt >= 10) throw kubeFailed(ctx, `write rotation record ${namespace}/${name}`, e);
       await sleep(backoff(attempt, 250, 4000));
+    }
+    if (written) {
+      await ctx.boundary?.(`kube:${label}:after`);
+      return next;
     }
   }
 }
