@@ -45,8 +45,9 @@ export { drawKeyPair, type RandomSource } from './project/keygen.js';
 
 // providers: the clients the rotation Jobs use
 export type * from './providers/provider.js';
+export { PROVIDER_ERROR_CODES, isProviderError } from './providers/provider.js';
 export * as madmin from './providers/minio/madmin.js';
-export { MadminAlgorithm, MadminCryptoError, type EncryptDataOptions } from './providers/minio/madmin.js';
+export { MadminAlgorithm, MadminCryptoError, MadminCipher, type EncryptDataOptions, type MadminCipherOptions } from './providers/minio/madmin.js';
 export {
   MinioAdminClient,
   MINIO_ADMIN_PREFIX,
@@ -74,6 +75,9 @@ export {
   observeKey,
   classify,
   DEFAULT_REJECTION_CODES,
+  S3ClientPool,
+  rejectionCodesFor,
+  type VerifyRejectedOptions,
   type VerifyConnection,
   type VerifyOptions,
   type VerifyResult,
