@@ -1,13 +1,14 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { credentialsIni } from '../core/alias-set.js';
 import { ValidationError } from '../core/errors.js';
 import type { CredentialModel, RekeyModel } from '../core/model.js';
 import { drawKeyPair, type RandomSource } from './keygen.js';
-import { Ledger, writeFileAtomic, type LedgerEntry, type LedgerTarget } from './ledger.js';
+import { commitWork, discardUncommitted, envCrashHook, newWorkDir, recoverProject, type StepHook } from './journal.js';
+import { Ledger, type LedgerEntry, type LedgerTarget } from './ledger.js';
 import { withProjectLock } from './lock.js';
 import { seal, SealingCertificate } from './seal.js';
-import { replaceDir, synthesize, tempDirIn } from './synth.js';
+import { synthesize } from './synth.js';
 
 /** Options of `rotateCredentials`. */
 export interface RotateOptions {
@@ -25,6 +26,8 @@ export interface RotateOptions {
   readonly warn?: (line: string) => void;
   /** The project's model, when the caller already asked the app for it. @default - asked from the app */
   readonly model?: RekeyModel;
+  /** Called after each step of the swap (crash tests). @default - REKEY_CRASH_AT */
+  readonly hook?: StepHook;
 }
 
 /** What a rotation changed (identifiers only). */
@@ -38,8 +41,8 @@ export interface RotatedCredential {
 /**
  * `rekey rotate`: draws new key material for each credential, seals it for every target and
  * for the rotator's staging Secret, bumps the generation, and re-synthesizes dist/. All or
- * nothing: the new ledger and dist/ are built aside and swapped in only when synthesis
- * succeeded; on any error both stay byte-identical.
+ * nothing: under the project lock, the new ledger and dist/ are built aside and swapped in only
+ * when synthesis succeeded (crash-safe: journal.ts); on any error both stay byte-identical.
  */
 export async function rotateCredentials(options: RotateOptions): Promise<RotatedCredential[]> {
   const dir = resolve(options.dir);
@@ -48,6 +51,9 @@ export async function rotateCredentials(options: RotateOptions): Promise<Rotated
 
 async function rotateLocked(dir: string, options: RotateOptions): Promise<RotatedCredential[]> {
   const ledgerPath = join(dir, 'rekey.ledger.yaml');
+  const hook = options.hook ?? envCrashHook;
+  const warn = options.warn ?? ((l: string) => process.stderr.write(l + '\n'));
+  for (const done of recoverProject(dir, hook)) warn(`rekey: ${done}`);
   const before = ledgerBytes(ledgerPath);
   const ledger0 = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
   const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
@@ -73,10 +79,11 @@ async function rotateLocked(dir: string, options: RotateOptions): Promise<Rotate
     rotated.push({ credential: c.name, generation: entry.generation, accessKeyId: entry.accessKeyId, previousAccessKeyId: entry.previousAccessKeyId });
   }
 
-  const work = tempDirIn(dir);
+  const work = newWorkDir(dir);
   try {
     const ledgerTmp = join(work, 'rekey.ledger.yaml');
-    ledger.save(ledgerTmp);
+    ledger.save(ledgerTmp, { mode: modeOf(ledgerPath) });
+    hook('ledger-written');
     const out = join(work, 'dist');
     await synthesize({ dir, outdir: out, ledgerPath: ledgerTmp, warn: options.warn });
     // The lock makes this hold; check anyway that nobody changed the ledger meanwhile (a run
@@ -84,12 +91,11 @@ async function rotateLocked(dir: string, options: RotateOptions): Promise<Rotate
     if (!ledgerBytes(ledgerPath).equals(before)) {
       throw new ValidationError(`rekey.ledger.yaml changed while rekey rotate ran: got a different file than the one read at the start. Nothing was written; run rekey rotate again.`, { code: 'LEDGER_CHANGED' });
     }
-    // Both are ready: swap dist/ first, then the ledger (a crash between the two leaves a
-    // stale dist/ that `rekey check` reports; never a ledger whose dist/ was not built).
-    replaceDir(out, join(dir, options.outdir ?? 'dist'));
-    writeFileAtomic(ledgerPath, readFileSync(ledgerTmp, 'utf8'));
+    // Both are ready: the journal is the commit point, then dist/ and the ledger are swapped
+    // in; a crash after it is completed by the next run (journal.ts).
+    commitWork(dir, work, { outdir: options.outdir ?? 'dist', ledger: true, hook });
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    discardUncommitted(work);
   }
   return rotated;
 }
@@ -177,6 +183,15 @@ export function loadCertificate(path: string, shown: string, fingerprint: string
   const cert = SealingCertificate.fromPem(pem, shown, { now });
   cert.verifyFingerprint(fingerprint);
   return cert;
+}
+
+/** The mode of the ledger file the new one replaces (a 0600 ledger stays 0600). */
+function modeOf(path: string): number {
+  try {
+    return statSync(path).mode & 0o7777;
+  } catch {
+    return 0o644;
+  }
 }
 
 function ledgerBytes(path: string): Buffer {

@@ -6,7 +6,9 @@ import { parse } from 'yaml';
 import { ExitCode, RekeyError, ValidationError } from '../core/errors.js';
 import { parseModel, type RekeyModel } from '../core/model.js';
 import { APP_ERROR_PREFIX, LEDGER_ENV, MODEL_ONLY_ENV, MODEL_OUT_ENV, RekeyApp } from './app.js';
+import { commitWork, discardUncommitted, newWorkDir, recoverProject, type StepHook } from './journal.js';
 import { Ledger } from './ledger.js';
+import { withProjectLock } from './lock.js';
 import { loadSpecChart, SPEC_ENV } from './spec-app.js';
 
 /** Options of `synthesize`. */
@@ -83,6 +85,42 @@ function run(command: string, cwd: string, env: Record<string, string>): Promise
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ code: code ?? ExitCode.INTERNAL, stderr }));
   });
+}
+
+/** Options of `renderProject`. */
+export interface RenderProjectOptions {
+  /** Project folder. */
+  readonly dir: string;
+  /** Output folder, relative to dir. @default 'dist' */
+  readonly outdir?: string;
+  /** Where the app's warnings (and recovery notes) go. @default - stderr */
+  readonly warn?: (line: string) => void;
+  /** Called after each step of the swap (crash tests). @default - REKEY_CRASH_AT */
+  readonly hook?: StepHook;
+}
+
+/**
+ * `rekey synth`: under the project lock, completes an interrupted run and removes leftovers,
+ * renders dist/ into a work folder and swaps it in (crash-safe, see journal.ts) only when the
+ * app succeeded.
+ */
+export async function renderProject(options: RenderProjectOptions): Promise<void> {
+  const dir = resolve(options.dir);
+  const warn = options.warn ?? ((l: string) => process.stderr.write(l + '\n'));
+  await withProjectLock(
+    dir,
+    async () => {
+      for (const done of recoverProject(dir, options.hook)) warn(`rekey: ${done}`);
+      const work = newWorkDir(dir);
+      try {
+        await synthesize({ dir, outdir: join(work, 'dist'), warn });
+        commitWork(dir, work, { outdir: options.outdir ?? 'dist', ledger: false, hook: options.hook });
+      } finally {
+        discardUncommitted(work);
+      }
+    },
+    { command: 'rekey synth' },
+  );
 }
 
 /** A fresh temporary folder inside `dir` (same filesystem, so renames are atomic). */

@@ -1,8 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { rmSync } from 'node:fs';
 import { ExitCode, ValidationError } from '../../core/errors.js';
+import { inspectProject } from '../../project/journal.js';
+import { diffTrees, synthesize } from '../../project/synth.js';
 import type { CommandArgs } from '../command.js';
-import { diffTrees, synthesize, tempDirIn } from '../../project/synth.js';
 
 /** Options of `check`. */
 export interface CheckOptions {
@@ -14,12 +16,16 @@ export interface CheckOptions {
 }
 
 /**
- * `rekey check`, for the user's CI: the spec and ledger are valid (the ledger's integrity
- * holds) and dist/ is exactly what they render. Throws (exit 1) with the reason otherwise.
+ * `rekey check`, for the user's CI: no rekey run is in progress or was interrupted (journal,
+ * leftovers), the spec and ledger are valid (every entry's integrity holds, no merge conflict)
+ * and dist/ is exactly what they render. Throws (exit 1) with the reason otherwise. Writes
+ * nothing inside the project (renders into the system's temp folder).
  */
 export async function check(options: CheckOptions): Promise<void> {
   const dir = resolve(options.dir);
-  const work = tempDirIn(dir);
+  const interrupted = inspectProject(dir);
+  if (interrupted) throw interrupted;
+  const work = mkdtempSync(join(tmpdir(), 'rekey-check-'));
   try {
     const out = join(work, 'dist');
     await synthesize({ dir, outdir: out, warn: options.warn ?? (() => undefined) });
