@@ -89,6 +89,24 @@ describe('the example', () => {
     }
   });
 
+  it('meets Pod Security "restricted" in every rotation Job; the example\'s own workloads are reported', () => {
+    const docs = readManifests(rendered);
+    const podOf = (d: any) => (d.kind === 'CronJob' ? d.spec.jobTemplate.spec.template.spec : d.spec?.template?.spec);
+    const withPods = docs.filter((d) => podOf(d));
+    const jobs = withPods.filter((d) => d.metadata.labels?.['app.kubernetes.io/component'] === 'rotator');
+    expect(jobs).toHaveLength(8);
+    for (const j of jobs) expect(restrictedViolations(podOf(j))).toEqual([]);
+    // user workloads are the user's: rekey only reports them (ACCESS.md does not judge them)
+    const report = withPods.filter((d) => !jobs.includes(d)).map((d) => `${d.kind}/${d.metadata.name}: ${restrictedViolations(podOf(d)).join(', ') || 'ok'}`);
+    expect(report).toEqual([
+      'Deployment/ilum-core: capabilities.drop ALL, seccompProfile, resources',
+      'Deployment/ilum-jupyter: capabilities.drop ALL, seccompProfile, resources',
+      'Deployment/ilum-history-server: capabilities.drop ALL, seccompProfile, resources',
+      'StatefulSet/ilum-hive-metastore: readOnlyRootFilesystem, resources',
+      'CronJob/nightly-compaction: readOnlyRootFilesystem, resources',
+    ]);
+  });
+
   it('the Kustomize Components build against sample Helm-rendered bases', () => {
     const base = join(work, 'base');
     mkdirSync(base);
@@ -112,3 +130,20 @@ describe('the example', () => {
     expect(validateManifests(built)).toEqual([]);
   });
 });
+
+/** What keeps a pod spec from Pod Security "restricted" (plus rekey's own bar: read-only root, requests and limits). */
+function restrictedViolations(pod: any): string[] {
+  const out = new Set<string>();
+  const psc = pod.securityContext ?? {};
+  for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+    const sc = c.securityContext ?? {};
+    if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true || (sc.runAsUser ?? psc.runAsUser) === 0) out.add('runAsNonRoot');
+    if (sc.allowPrivilegeEscalation !== false) out.add('allowPrivilegeEscalation');
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.add('capabilities.drop ALL');
+    if ((sc.seccompProfile ?? psc.seccompProfile)?.type !== 'RuntimeDefault') out.add('seccompProfile');
+    if (sc.readOnlyRootFilesystem !== true) out.add('readOnlyRootFilesystem');
+    const r = c.resources ?? {};
+    if (!r.requests?.cpu || !r.requests?.memory || !r.limits?.cpu || !r.limits?.memory) out.add('resources');
+  }
+  return [...out];
+}

@@ -441,6 +441,11 @@ const KNOWN: Record<string, string[]> = {
   'providers.adminCredential': Object.keys(adminCredential.shape),
   rotator: Object.keys(rotatorSchema.shape),
   gitops: Object.keys(gitopsSchema.shape),
+  'rotator.deadlines': ['activateSeconds', 'deliverSeconds', 'retireSeconds', 'verifySeconds', 'kubeletRefreshSeconds'],
+  'rotator.apiServer': ['cidr', 'port'],
+  'providers.networkPolicy': ['enabled', 'allowFrom'],
+  'gitops.application': ['repoURL', 'path', 'targetRevision', 'name', 'namespace', 'project', 'server'],
+  'gitops.flux': ['name', 'namespace', 'sourceName', 'path', 'interval', 'timeout'],
 };
 
 function knownKeys(path: readonly (string | number | symbol)[]): string[] {

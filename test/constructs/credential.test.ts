@@ -218,7 +218,7 @@ describe('Credential rendering', () => {
     expect(bindings.find((b) => b.workload.kind === 'StatefulSet')!.workload.onDelete).toBe(true);
     const plan = JSON.parse(Testing.synth(chart).find((d) => d.kind === 'ConfigMap')!.data['plan.json']);
     expect(plan.consumers.filter((c: { replacePodsOnDelete: boolean }) => c.replacePodsOnDelete).map((c: { name: string }) => c.name)).toEqual(['db']);
-    expect(chart.extraFiles().get('ACCESS.md')).toContain('| StatefulSet/db | web | uploads | uploads-s3 | env: root-user, root-password | **OnDelete StatefulSet: the rotation Job replaces its pods** |');
+    expect(chart.extraFiles().get('ACCESS.md')).toContain('| StatefulSet/db | web | uploads | uploads-s3 | env: root-user, root-password | **OnDelete StatefulSet: the retire Job deletes its stale pods, highest ordinal first, each replacement Ready before the next** |');
     expect(validateManifests(docs.filter((d) => d.kind !== 'Rollout'))).toEqual([]);
   });
 

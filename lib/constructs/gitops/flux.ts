@@ -18,8 +18,8 @@ export const SEALED_SECRET_HEALTH = Object.freeze({
   apiVersion: 'bitnami.com/v1alpha1',
   kind: 'SealedSecret',
   inProgress: "!has(status.observedGeneration) || status.observedGeneration != metadata.generation",
-  failed: "status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'False')",
-  current: "status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'True')",
+  failed: "has(status.conditions) && status.conditions.exists(e, e.type == 'Synced' && e.status == 'False')",
+  current: "has(status.conditions) && status.conditions.exists(e, e.type == 'Synced' && e.status == 'True')",
 });
 
 /**

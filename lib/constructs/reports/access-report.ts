@@ -28,7 +28,7 @@ export function accessReport(credentials: readonly Credential[]): string {
       const how = b.mode === 'env' ? `env: ${b.detail}` : b.mode === 'envFrom' ? `envFrom (${b.detail})` : `file at ${b.detail}`;
       let restart: string;
       if (b.mode === 'file') restart = 'none: files are re-read';
-      else if (b.workload.onDelete) restart = '**OnDelete StatefulSet: the rotation Job replaces its pods**';
+      else if (b.workload.onDelete) restart = '**OnDelete StatefulSet: the retire Job deletes its stale pods, highest ordinal first, each replacement Ready before the next**';
       else restart = b.workload.renderedHere ? 'checksum annotation' : `checksum patch in components/${b.workload.component ?? b.workload.namespace}`;
       rows.push(`| ${b.workload.kind}/${b.workload.name} | ${b.workload.namespace} | ${c.name} | ${b.target.secretName} | ${how} | ${restart} |`);
     }
@@ -36,12 +36,49 @@ export function accessReport(credentials: readonly Credential[]): string {
   lines.push(...rows.sort());
   const onDelete = creds.flatMap((c) => c.consumers.filter((b) => b.workload.onDelete && b.mode !== 'file').map((b) => `${b.workload.namespace}/${b.workload.name} (${c.name})`));
   if (onDelete.length) {
-    lines.push('', '## Flagged: StatefulSets with updateStrategy OnDelete', '', 'A new checksum does not restart them; the rotation Job deletes their stale pods one at a time, highest ordinal first.', '');
+    lines.push(
+      '',
+      '## Flagged: StatefulSets with updateStrategy OnDelete',
+      '',
+      'A new checksum does not restart them. The retire Job deletes each pod that started before its Secret held the new',
+      'key, one at a time, highest ordinal first, and waits for the replacement to be Ready before the next; only then',
+      'does it revoke the old key. Its Role may delete pods in these namespaces only.',
+      '',
+    );
     for (const s of onDelete.sort()) lines.push(`- ${s}`);
   }
+  lines.push('', '## Diagram', '', ...mermaid(creds));
   const plain = creds.filter((c) => c.delivery.kind === 'plain').map((c) => c.name);
   if (plain.length) {
     lines.push('', '## WARNING: plain delivery', '', `Stored in clear in git: ${plain.join(', ')}. Local clusters only.`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** A Mermaid flowchart providers → credentials → target Secrets → consumers; node ids by sorted position. */
+function mermaid(creds: readonly Credential[]): string[] {
+  const label = (s: string) => `"${s.replace(/"/g, '#quot;')}"`;
+  const providers = [...new Set(creds.map((c) => c.provider.name))].sort();
+  const targets = [...new Set(creds.flatMap((c) => c.targets.map((t) => `${t.namespace}/${t.secretName}`)))].sort();
+  const workloads = [...new Set(creds.flatMap((c) => c.consumers.map((b) => `${b.workload.kind} ${b.workload.namespace}/${b.workload.name}`)))].sort();
+  const id = (prefix: string, list: string[], key: string) => `${prefix}${list.indexOf(key)}`;
+  const out = ['```mermaid', 'flowchart LR'];
+  for (const p of providers) {
+    const kind = creds.find((c) => c.provider.name === p)!.provider.kind;
+    out.push(`  ${id('p', providers, p)}[${label(`${p} (${kind})`)}]`);
+  }
+  creds.forEach((c, i) => out.push(`  c${i}([${label(c.entry ? `${c.name} g${c.entry.generation}` : `${c.name} (never rotated)`)}])`));
+  for (const t of targets) out.push(`  ${id('t', targets, t)}[/${label(t)}/]`);
+  for (const w of workloads) out.push(`  ${id('w', workloads, w)}[${label(w)}]`);
+  const edges = new Set<string>();
+  creds.forEach((c, i) => {
+    edges.add(`  ${id('p', providers, c.provider.name)} --> c${i}`);
+    for (const t of c.targets) edges.add(`  c${i} --> ${id('t', targets, `${t.namespace}/${t.secretName}`)}`);
+    for (const b of c.consumers) {
+      const arrow = b.mode === 'file' ? '-. file .->' : b.workload.onDelete ? '== OnDelete ==>' : '-->';
+      edges.add(`  ${id('t', targets, `${b.target.namespace}/${b.target.secretName}`)} ${arrow} ${id('w', workloads, `${b.workload.kind} ${b.workload.namespace}/${b.workload.name}`)}`);
+    }
+  });
+  out.push(...edges, '```');
+  return out;
 }

@@ -53,7 +53,8 @@ export interface RotationJobInput {
 
 const RESOURCES = {
   requests: { cpu: '50m', memory: '128Mi', 'ephemeral-storage': '16Mi' },
-  limits: { cpu: '1', memory: '256Mi', 'ephemeral-storage': '64Mi' },
+  // memory: Node, the bundle, client-node, and Argon2id (64 MiB per madmin key derivation)
+  limits: { cpu: '1', memory: '512Mi', 'ephemeral-storage': '64Mi' },
 } as const;
 
 /** The container security context of every rekey container: Pod Security "restricted", read-only root. */
