@@ -178,8 +178,13 @@ export interface RunOptions {
 
 /** Runs one rotator step through runRotator (args → plan → guard → step), ticking the fake cluster meanwhile. */
 export async function step(h: Harness, name: StepName, p: RotationPlanInput, o: RunOptions = {}): Promise<number> {
+  return h.kube.tickWhile(stepWork(h, name, p, o), o.tickMs ?? 10);
+}
+
+/** The same run without ticking (several rotators under one tickWhile). */
+export function stepWork(h: Harness, name: StepName, p: RotationPlanInput, o: RunOptions = {}): Promise<number> {
   const text = JSON.stringify(o.planOverride ?? parsePlan(p, 'test plan'));
-  const work = runRotator({
+  return runRotator({
     argv: ['--step', name, '--plan', '/plan.json'],
     env: {},
     logger: o.logger ?? h.logger,
@@ -195,7 +200,6 @@ export async function step(h: Harness, name: StepName, p: RotationPlanInput, o: 
     holder: o.holder ?? 'rotator-pod-1',
     ...(o.boundary ? { boundary: o.boundary } : {}),
   });
-  return h.kube.tickWhile(work, o.tickMs ?? 10);
 }
 
 /** Whether the key authenticates at the fake MinIO (an active service account). */

@@ -75,7 +75,6 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
     if (seen?.key !== key) seen = { key, at: nowMs };
     const expired = nowMs - seen.at >= duration * 1000 || nowMs - renewed >= duration * 1000;
     if (lease !== undefined && current !== '' && current !== holder && !expired) {
-      lastHolder = current;
       if (nowMs >= deadline) {
         throw rotationError(
           ctx,
@@ -83,7 +82,8 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
           `Lease ${namespace}/${name} is held by another rotator: got holder ${current} (renewed ${new Date(renewed).toISOString()}). Another step of this credential is running; this Job fails without changing anything and its retry waits again.`,
         );
       }
-      if (attempt === 0) ctx.logger.log('info', `rotator ${ctx.step} waits for Lease ${namespace}/${name} held by ${current}`, { step: ctx.step, credential: ctx.plan.credential, holder: current });
+      if (lastHolder !== current) ctx.logger.log('info', `rotator ${ctx.step} waits for Lease ${namespace}/${name} held by ${current}`, { step: ctx.step, credential: ctx.plan.credential, holder: current });
+      lastHolder = current;
       await sleep(Math.min(backoff(attempt, 1000, 5000), Math.max(1, deadline - nowMs)));
       continue;
     }
