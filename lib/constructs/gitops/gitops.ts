@@ -48,7 +48,27 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /**
  * How the GitOps tool orders a rotation's objects: a closed set. `argoCd()` (sync waves),
  * `flux()` (stage folders and Kustomizations chained with dependsOn), `plain()` (stage
- * folders and a README with the kubectl apply-and-wait order).
+ * folders and a README with the kubectl apply-and-wait order). The stages: see `Stage`.
+ *
+ * Decisions (facts: GITOPS-FACTS.md):
+ * - Argo CD: the retire Job is in the last wave and no later-wave object is added, so the
+ *   sync ends when retire is created (§1 "the last wave is not waited on"). A retire waits
+ *   overlapSeconds plus every consumer's roll (up to its deadline, an hour by default);
+ *   keeping the sync Running that long would block every other change of the app —
+ *   including `rekey revoke` and `rekey retry`. A failed retire still shows: the Job turns
+ *   Degraded and so does the app's health; the old key stays valid.
+ * - Argo CD prune: no `Prune=false` on the Jobs. With it the app stays OutOfSync forever
+ *   and old Jobs pile up; without it the next rotation's sync prunes the previous
+ *   generation's Jobs first (reverse waves), killing a retire that still waits — the next
+ *   generation's steps read the previous rotation record and finish its duties (DESIGN,
+ *   "An unfinished previous rotation"). A Job's name never repeats (generation, attempt and
+ *   template hash), so a later sync never re-creates a pruned Job of the same generation.
+ *   No `PruneLast`: it would keep the old retire running next to the new activate.
+ * - Flux: `prune: true` and no `kustomize.toolkit.fluxcd.io/prune: disabled`, for the same
+ *   reasons; no `force` (a changed template renames the Job instead of hitting the
+ *   immutable-field error).
+ * - Server-side apply only on the bundle ConfigMap (Argo CD annotation); Flux always
+ *   applies server-side; plain mode's README uses `kubectl apply --server-side`.
  */
 export class GitOps {
   /** Argo CD: sync-wave annotations; optionally the Application for dist/. */
