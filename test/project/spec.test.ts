@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { Testing } from 'cdk8s';
-import { chartFromSpecDocument } from '../../lib/project/spec-app.js';
-import { loadSpec, parseSpecDocument, specJsonSchema, validateSpec } from '../../lib/project/spec.js';
+import { Ledger } from '../../lib/project/ledger.js';
+import { chartFromSpec, chartFromSpecDocument } from '../../lib/project/spec-app.js';
+import { loadSpec, parseSpec, parseSpecDocument, specJsonSchema, validateSpec } from '../../lib/project/spec.js';
+import { entry } from '../constructs/fixtures.js';
 import { BAD_SPECS, baseSpec, caseText } from '../support/spec-cases.js';
 
 describe('parseSpec', () => {
@@ -50,6 +52,17 @@ describe('parseSpec', () => {
       expect((e as Error).message).not.toContain('\n');
       expect((e as { exitCode?: number }).exitCode).toBe(1);
     }
+  });
+
+  it('requires rotator.apiServer once a credential of the spec has been rotated, naming the rekey.yaml field', () => {
+    // GIVEN a spec without rotator.apiServer and a ledger that rotated uploads
+    const spec = baseSpec();
+    delete spec.rotator;
+    const ledger = Ledger.empty().with('uploads', entry('uploads', [['web', 'uploads-s3'], ['jobs', 'uploads-s3']]));
+    // WHEN it becomes constructs THEN one line names the field and the fix
+    expect(() => chartFromSpec(Testing.app(), 'rekey', { spec: parseSpec(stringify(spec)), ledger, warn: () => undefined })).toThrow(
+      'rekey.yaml rotator.apiServer is required to render the rotation Jobs of credential uploads: got nothing. Add rotator.apiServer: {cidr: <API server endpoint, kubectl get endpoints kubernetes -n default>, port: 6443}: rotation pods may reach only DNS, the provider and the API server.',
+    );
   });
 
   it('names a missing spec file and says how to fix it', () => {
