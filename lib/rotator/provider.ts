@@ -90,3 +90,23 @@ export async function verifyConnection(ctx: StepContext): Promise<VerifyConnecti
 export function verifyOptions(ctx: StepContext, deadlineSeconds: number): VerifyOptions {
   return { deadlineMs: deadlineSeconds * 1000, sleep: ctx.sleep ?? realSleep, now: () => ctx.now().getTime() };
 }
+
+const TRANSIENT_PROVIDER_CODES = new Set(['PROVIDER_UNREACHABLE', 'PROVIDER_UNAVAILABLE', 'PROVIDER_TIMEOUT']);
+
+/**
+ * Calls an idempotent provider method (every ProviderClient method with a caller-chosen pair is),
+ * retrying a lost answer — unreachable (a reset idle socket after a long wait), 5xx, timeout —
+ * with backoff, up to 5 attempts: the method observes before it acts, so a retry converges.
+ */
+export async function providerCall<T>(ctx: StepContext, fn: () => Promise<T>): Promise<T> {
+  const sleep = ctx.sleep ?? realSleep;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (attempt >= 4 || typeof code !== 'string' || !TRANSIENT_PROVIDER_CODES.has(code)) throw e;
+      await sleep(500 * 2 ** attempt);
+    }
+  }
+}

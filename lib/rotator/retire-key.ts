@@ -24,7 +24,7 @@ import { describeKubeError, isNotFound, isTooManyRequests, isTransient } from '.
 import { readRecord, updateRecord, type GenerationRecord, type PodEvidence } from './kube/record.js';
 import { heldKey, heldPair } from './kube/secrets.js';
 import { waitUntil } from './kube/watch.js';
-import { identityOf, readStagedPair, verifyConnection, verifyOptions } from './provider.js';
+import { identityOf, providerCall, readStagedPair, verifyConnection, verifyOptions } from './provider.js';
 import { session, type RolloutObject } from './session.js';
 
 export interface RetireJob {
@@ -368,7 +368,7 @@ async function revokeOld(ctx: StepContext, job: RetireJob, rec: GenerationRecord
     await ctx.boundary?.('provider:disableKey:before');
     let note: string;
     try {
-      await provider.disableKey(identity, old);
+      await providerCall(ctx, () => provider.disableKey(identity, old));
       note = stamp();
     } catch (e) {
       if (!isProviderError(e, 'PROVIDER_UNSUPPORTED')) throw e;
@@ -386,7 +386,7 @@ async function revokeOld(ctx: StepContext, job: RetireJob, rec: GenerationRecord
   if (!rec.revoke?.deletedAt) {
     ctx.lease?.assertHeld();
     await ctx.boundary?.('provider:deleteKey:before');
-    await provider.deleteKey(identity, old);
+    await providerCall(ctx, () => provider.deleteKey(identity, old));
     await ctx.boundary?.('provider:deleteKey:after');
     rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, revoke: { ...r!.revoke!, deletedAt: r!.revoke?.deletedAt ?? stamp() } }), 'record-deleted');
   }

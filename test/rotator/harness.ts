@@ -43,9 +43,9 @@ export function fakeSleep(kube: FakeKube, closed: () => boolean): Sleep {
     });
 }
 
-export async function startHarness(opts: { kubelet?: Parameters<typeof defaultControllers>[0] } = {}): Promise<Harness> {
+export async function startHarness(opts: { kubelet?: Parameters<typeof defaultControllers>[0]; namespaces?: readonly string[] } = {}): Promise<Harness> {
   const set = defaultControllers(opts.kubelet ?? {});
-  const kube = await startFakeKube({ namespaces: ['default', 'rekey-system', NS, 'analytics'], controllers: set.all });
+  const kube = await startFakeKube({ namespaces: ['default', 'rekey-system', NS, 'analytics', ...(opts.namespaces ?? [])], controllers: set.all });
   const minio = await new FakeMinioServer({ rootAccessKey: ADMIN.accessKeyId, rootSecretKey: ADMIN.secretAccessKey.reveal() }).start();
   const kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfig());

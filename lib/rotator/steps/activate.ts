@@ -4,7 +4,7 @@ import type { Step, StepContext } from '../context.js';
 import { rotationError } from '../errors.js';
 import { iso } from '../clock.js';
 import { readRecord, updateRecord, type GenerationRecord } from '../kube/record.js';
-import { identityOf, readStagedPair, verifyConnection, verifyOptions } from '../provider.js';
+import { identityOf, providerCall, readStagedPair, verifyConnection, verifyOptions } from '../provider.js';
 import { session } from '../session.js';
 
 /**
@@ -30,18 +30,20 @@ export async function activateKey(ctx: StepContext): Promise<GenerationRecord> {
     const identity = identityOf(ctx);
     const previous = (await readRecord(ctx, s.kube)).generations.get(plan.generation - 1);
     await ctx.boundary?.('provider:checkAdmin:before');
-    await provider.checkAdmin();
+    await providerCall(ctx, () => provider.checkAdmin());
     ctx.lease?.assertHeld();
     await ctx.boundary?.('provider:ensureIdentity:before');
-    await provider.ensureIdentity(identity);
+    await providerCall(ctx, () => provider.ensureIdentity(identity));
     await ctx.boundary?.('provider:ensureIdentity:after');
     ctx.lease?.assertHeld();
     await ctx.boundary?.('provider:addKey:before');
     try {
-      await provider.addKey(identity, pair, {
-        ...(plan.previousAccessKeyId ? { currentKeyId: plan.previousAccessKeyId } : {}),
-        ...(previous?.previousAccessKeyId ? { previousKeyId: previous.previousAccessKeyId } : {}),
-      });
+      await providerCall(ctx, () =>
+        provider.addKey(identity, pair, {
+          ...(plan.previousAccessKeyId ? { currentKeyId: plan.previousAccessKeyId } : {}),
+          ...(previous?.previousAccessKeyId ? { previousKeyId: previous.previousAccessKeyId } : {}),
+        }),
+      );
     } catch (e) {
       if (isProviderError(e, 'KEY_EXISTS')) {
         throw rotationError(ctx, 'KEY_MISMATCH', `the provider holds access-key ID ${pair.accessKeyId} with another secret (or disabled): got KEY_EXISTS from ${provider.kind}. The staged pair and the provider disagree; run rekey rotate again for a fresh pair. Nothing was changed.`, { cause: e });
