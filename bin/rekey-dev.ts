@@ -1,6 +1,15 @@
 // Runs the rekey CLI from the TypeScript sources (no build step): `npm run rekey -- status`.
 import { runCli } from '../lib/cli/index.js';
 
+// A closed stdout/stderr (`rekey rotate ... | true`) must not turn a finished command into a
+// crash after its work was written: undeliverable output is dropped and the exit code stands.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),

@@ -130,6 +130,8 @@ export function formatPath(path: readonly (string | number | symbol)[]): string 
 /** A short, single-line rendering of a value for error messages. */
 export function show(value: unknown): string {
   if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would say null
+  if (typeof value === 'bigint') return String(value);
   let s: string | undefined;
   try {
     s = JSON.stringify(value);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { parseDocument } from 'yaml';
+import { iamPolicyDocument, yamlToJs } from './spec-yaml.js';
 import { z } from 'zod';
 import { ALIAS_PRESETS } from '../core/alias-set.js';
 import { formatPath, show, ValidationError, valueAt } from '../core/errors.js';
@@ -101,9 +102,7 @@ const policySchema = z.strictObject({
     .min(1, { error: m('must not be empty', 'Name the policy, e.g. ingest-rw.') })
     .max(128, { error: m('must be at most 128 characters', 'Shorten the policy name.') })
     .regex(/^[A-Za-z0-9+=,.@_-]+$/, { error: m('is not a valid policy name', 'Use letters, digits and +=,.@_-.') }),
-  document: z.record(z.string(), z.unknown(), {
-    error: m('must be an IAM policy document (a mapping)', 'Give Version and Statement as in an AWS IAM policy.'),
-  }),
+  document: iamPolicyDocument(m),
 });
 
 const aliasRef = z.union(
@@ -347,7 +346,7 @@ export function parseSpecDocument(text: string, source: SpecSource = { file: 're
       { code: 'SPEC_YAML' },
     );
   }
-  const raw: unknown = doc.toJS();
+  const raw: unknown = yamlToJs(doc, source.file);
   return { spec: validateSpec(raw, source), raw, file: source.file };
 }
 
