@@ -1,0 +1,354 @@
+/**
+ * End-to-end harness: a small project rotated by the in-process CLI, its `dist/` applied to the
+ * fake API server in Argo CD sync-wave order (waiting for each wave's Jobs), every Job pod run as
+ * real processes under Node 24 from the manifest (pod-process.ts), the in-process MinIO as the
+ * `rustfs` provider, and an observer on every tick recording what the assertions need.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { SecretValue } from '../../lib/core/secret-value.js';
+import { unseal } from '../../lib/project/seal.js';
+import { node24 } from '../support/node24.js';
+import { defaultControllers, res, resourceForKind, startFakeKube, type Controller, type ControllerSet, type FakeKube, type KubeObject, type LoggedRequest, type Obj } from '../support/kube/index.js';
+import { FakeMinioServer } from '../support/minio-server.js';
+import { cli, PRIVATE_KEY, readManifests, recoverSecrets, removeProject, tempProject } from '../support/project.js';
+import { PodProcesses, unshareProblem } from './pod-process.js';
+
+export const ADMIN = { accessKeyId: 'e2eadminAAAA', secretAccessKey: 'e2e-admin-secret-Zq81xYt0pLm3' };
+export const CRED = 'uploads';
+export const APP_NS = 'web';
+export const TARGET = 'uploads-s3';
+export const ROTATOR_NS = 'rekey-system';
+
+/** Node 24 and unshare, or a loud skip (a failure under CI=true). */
+export function prerequisites(): { node: string } | null {
+  const node = node24();
+  const problem = node === null ? 'Node 24 is missing' : unshareProblem();
+  if (problem === null && node) return { node };
+  if (process.env['CI'] === 'true') throw new Error(`e2e rotation: ${problem}. CI never skips this test.`);
+  process.stderr.write(`\n*** SKIPPING the e2e rotation test: ${problem}. CI=true makes this a failure. ***\n\n`);
+  return null;
+}
+
+export function projectSpec(endpoint: string): string {
+  return `apiVersion: rekey.dev/v1alpha1
+kind: RekeyConfig
+sealing:
+  certificate: cert.pem
+  fingerprint: SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g
+rotator:
+  apiServer: { cidr: 10.0.0.1/32 }
+providers:
+  - name: rustfs
+    kind: rustfs
+    endpoint: ${endpoint}
+    namespace: storage
+    podSelector: { app.kubernetes.io/name: rustfs }
+    adminCredential: { secretName: rustfs-admin }
+credentials:
+  - name: ${CRED}
+    provider: rustfs
+    identity: { kind: serviceAccount, name: uploads }
+    aliases: [generic]
+    delivery: { kind: sealed }
+    targets:
+      - { namespace: ${APP_NS}, secretName: ${TARGET} }
+    consumers:
+      - { kind: Deployment, name: web, namespace: ${APP_NS}, envFrom: {} }
+      - { kind: StatefulSet, name: db, namespace: ${APP_NS}, updateStrategy: OnDelete, envFrom: {} }
+    rotationPolicy: { mode: Manual, overlapSeconds: 30 }
+`;
+}
+
+/** Argo CD's kind order within a wave (gitops-engine sync_tasks.go kindOrder); unknown kinds last. */
+const KIND_ORDER = ['Namespace', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PodSecurityPolicy', 'PodDisruptionBudget', 'ServiceAccount', 'Secret', 'SecretList', 'ConfigMap', 'StorageClass', 'PersistentVolume', 'PersistentVolumeClaim', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleList', 'ClusterRoleBinding', 'ClusterRoleBindingList', 'Role', 'RoleList', 'RoleBinding', 'RoleBindingList', 'Service', 'DaemonSet', 'Pod', 'ReplicationController', 'ReplicaSet', 'Deployment', 'HorizontalPodAutoscaler', 'StatefulSet', 'Job', 'CronJob', 'IngressClass', 'Ingress', 'APIService'];
+
+/** A rendered object: kind, apiVersion and name always present. */
+export type Manifest = KubeObject & { apiVersion: string; kind: string; metadata: KubeObject['metadata'] & { name: string; namespace?: string } };
+
+export const waveOf = (o: Manifest): number => Number((o.metadata.annotations as Record<string, string> | undefined)?.['argocd.argoproj.io/sync-wave'] ?? 0);
+const kindRank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : KIND_ORDER.length);
+
+/** The manifests sorted as Argo CD syncs them: wave, then kind, then name. */
+export function syncOrder(objs: readonly Manifest[]): Manifest[] {
+  return [...objs].sort((a, b) => waveOf(a) - waveOf(b) || kindRank(a.kind) - kindRank(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
+}
+
+const keyOf = (o: Manifest) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** Observations made on every tick (fake clock ms). */
+export interface Observed {
+  /** access-key ID → first fake time the target Secret held it */
+  targetHeld: Map<string, number>;
+  /** job name → fake time its Complete/Failed condition was first seen */
+  jobDone: Map<string, { at: number; type: string }>;
+  /** StatefulSet pods: each time a pod was first seen terminating (or gone with a new uid) */
+  stsReplaced: { pod: string; uid: string; at: number }[];
+}
+
+export class E2E {
+  public kube!: FakeKube;
+  public set!: ControllerSet;
+  public minio!: FakeMinioServer;
+  public pods!: PodProcesses;
+  public dir = '';
+  public applied = new Map<string, Manifest>();
+  public readonly obs: Observed = { targetHeld: new Map(), jobDone: new Map(), stsReplaced: [] };
+  /** every line written by the CLI */
+  public cliOutput = '';
+  /** the manifests of the last rotate */
+  public dist: Manifest[] = [];
+  public jobsRun: string[] = [];
+
+  public async start(node: string): Promise<void> {
+    this.minio = await new FakeMinioServer({ rootAccessKey: ADMIN.accessKeyId, rootSecretKey: ADMIN.secretAccessKey }).start();
+    this.pods = new PodProcesses({ kube: () => this.kube, node24: node });
+    const seenUid = new Map<string, string>();
+    const terminating = new Set<string>();
+    const observer: Controller = {
+      name: 'e2e-observer',
+      step: (ctx) => {
+        this.pods.writeClock(ctx.clock.nowMs());
+        const now = ctx.clock.nowMs();
+        const s = ctx.registry.find(res('secrets'), APP_NS, TARGET);
+        for (const v of Object.values((s?.data as Record<string, string> | undefined) ?? {})) {
+          const id = Buffer.from(v, 'base64').toString('utf8');
+          if (/^[A-Z0-9]{16,}$/.test(id) && !this.obs.targetHeld.has(id)) this.obs.targetHeld.set(id, now);
+        }
+        for (const j of ctx.registry.list(res('jobs'), ROTATOR_NS)) {
+          const c = ((j.status as Obj | undefined)?.conditions as Obj[] | undefined)?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
+          if (c && !this.obs.jobDone.has(j.metadata.name!)) this.obs.jobDone.set(j.metadata.name!, { at: now, type: c.type as string });
+        }
+        for (const p of ctx.registry.list(res('pods'), APP_NS)) {
+          const pn = p.metadata.name!;
+          if (!/^db-\d+$/.test(pn)) continue;
+          const uid = p.metadata.uid as string;
+          const prev = seenUid.get(pn);
+          const key = `${pn}/${uid}`;
+          if (p.metadata.deletionTimestamp && !terminating.has(key)) {
+            terminating.add(key);
+            this.obs.stsReplaced.push({ pod: pn, uid, at: now });
+          } else if (prev && prev !== uid && !terminating.has(`${pn}/${prev}`)) {
+            terminating.add(`${pn}/${prev}`);
+            this.obs.stsReplaced.push({ pod: pn, uid: prev, at: now });
+          }
+          seenUid.set(pn, uid);
+        }
+      },
+    };
+    this.set = defaultControllers({
+      kubelet: { nodes: ['node-1', 'node-2'], runner: this.pods.runner, readyAfterTicks: 2 },
+      sealedSecrets: {
+        delayTicks: 3,
+        unseal: (ciphertext, t) => unseal(ciphertext, { privateKeyPem: SecretValue.fromString(PRIVATE_KEY), namespace: t.namespace, name: t.name, scope: t.scope }).revealBytes(),
+      },
+    });
+    this.kube = await startFakeKube({ namespaces: ['default', 'storage', APP_NS, ROTATOR_NS], controllers: [...this.set.all, observer] });
+    this.pods.setKubeconfig(readFileSync(this.kube.kubeconfig(), 'utf8'));
+    this.kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'rustfs-admin', namespace: ROTATOR_NS },
+      type: 'Opaque',
+      data: { 'access-key': Buffer.from(ADMIN.accessKeyId).toString('base64'), 'secret-key': Buffer.from(ADMIN.secretAccessKey).toString('base64') },
+    });
+    this.dir = tempProject(projectSpec(this.minio.endpoint));
+  }
+
+  /** `rekey rotate uploads` in-process; returns the new pair (recovered with the test key). */
+  public async rotate(): Promise<{ accessKeyId: string; secret: string }> {
+    const r = await cli(this.dir, ['rotate', CRED]);
+    this.cliOutput += r.stdout + r.stderr;
+    if (r.code !== 0) throw new Error(`rekey rotate failed (${r.code}): ${r.stderr}`);
+    this.dist = readManifests(join(this.dir, 'dist')) as Manifest[];
+    return recoverSecrets(this.dir).get(CRED)!;
+  }
+
+  /** The Kustomize component's checksum for a workload (what the consumer app applies). */
+  public checksumPatch(kind: string, name: string): Record<string, string> {
+    const comp = parseYaml(readFileSync(join(this.dir, 'dist', 'components', APP_NS, 'kustomization.yaml'), 'utf8')) as { patches: { target: { kind: string; name: string }; patch: string }[] };
+    const p = comp.patches.find((x) => x.target.kind === kind && x.target.name === name);
+    if (!p) throw new Error(`no checksum patch for ${kind}/${name} in dist/components/${APP_NS}`);
+    return (((parseYaml(p.patch) as Obj).spec as Obj).template as Obj).metadata ? ((((parseYaml(p.patch) as Obj).spec as Obj).template as Obj).metadata as Obj).annotations as Record<string, string> : {};
+  }
+
+  /** Argo CD prune: objects of the previous sync absent from this one (reverse sync order). */
+  public prune(): string[] {
+    const now = new Set(this.dist.map(keyOf));
+    const gone = syncOrder([...this.applied.values()].filter((o) => !now.has(keyOf(o)))).reverse();
+    for (const o of gone) {
+      const def = resourceForKind(o.apiVersion, o.kind);
+      if (def) this.kube.registry.delete(def, o.metadata.namespace ?? '', o.metadata.name);
+      this.applied.delete(keyOf(o));
+    }
+    return gone.map(keyOf);
+  }
+
+  /**
+   * Applies `dist` wave by wave; after each wave waits (on the fake clock) for its Jobs to finish,
+   * as Argo CD does; `between(wave)` runs before a wave is applied (the consumer app's sync).
+   */
+  public async sync(between: (wave: number) => Promise<void> = async () => {}): Promise<void> {
+    const ordered = syncOrder(this.dist);
+    const waves = [...new Set(ordered.map(waveOf))].sort((a, b) => a - b);
+    if (!waves.includes(0)) waves.push(0);
+    waves.sort((a, b) => a - b);
+    for (const w of waves) {
+      await between(w);
+      const objs = ordered.filter((o) => waveOf(o) === w);
+      for (const o of objs) {
+        this.kube.apply(structuredClone(o));
+        this.applied.set(keyOf(o), o);
+      }
+      const jobs = objs.filter((o) => o.kind === 'Job').map((o) => o.metadata.name);
+      this.jobsRun.push(...jobs);
+      if (jobs.length > 0) await this.kube.tickWhile(this.waitJobs(jobs));
+      else await this.until(() => objs.every((o) => this.healthy(o)), `wave ${w} healthy`);
+    }
+  }
+
+  /**
+   * Argo CD's health of a non-Job object: a SealedSecret is healthy once its status has a
+   * Synced=True condition — the previous one counts (the health check reads no observedGeneration:
+   * why the deliver Job exists); everything else rendered here is healthy once applied.
+   */
+  public healthy(o: Manifest): boolean {
+    if (o.kind !== 'SealedSecret') return true;
+    const cur = this.kube.registry.find(resourceForKind(o.apiVersion, o.kind), o.metadata.namespace ?? '', o.metadata.name);
+    return (((cur?.status as Obj | undefined)?.conditions as Obj[] | undefined) ?? []).some((c) => c.type === 'Synced' && c.status === 'True');
+  }
+
+  /** Resolves once every Job completed; rejects naming the Job and its logs when one failed. */
+  public async waitJobs(names: readonly string[], maxRealMs = 600_000): Promise<void> {
+    const t0 = Date.now();
+    for (;;) {
+      const pending = names.filter((n) => !this.obs.jobDone.has(n));
+      const failed = names.filter((n) => this.obs.jobDone.get(n)?.type === 'Failed');
+      if (failed.length > 0) throw new Error(`Job ${failed[0]} failed:\n${this.logsOf(failed[0]!)}`);
+      if (pending.length === 0) return;
+      if (Date.now() - t0 > maxRealMs) throw new Error(`Jobs ${pending.join(', ')} still running after ${maxRealMs} ms of real time (hang guard):\n${pending.map((p) => this.logsOf(p)).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  public async ticks(n: number): Promise<void> {
+    const start = this.kube.clock.nowMs();
+    await this.kube.tickWhile(
+      (async () => {
+        while (this.kube.clock.nowMs() - start < n * 1000) await new Promise((r) => setTimeout(r, 10));
+      })(),
+    );
+  }
+
+  /** Ticks until `cond` holds (fake time bounded by `maxTicks`). */
+  public async until(cond: () => boolean, what: string, maxTicks = 600): Promise<void> {
+    const start = this.kube.clock.nowMs();
+    await this.kube.tickWhile(
+      (async () => {
+        while (!cond()) {
+          if (this.kube.clock.nowMs() - start > maxTicks * 1000) throw new Error(`${what}: not within ${maxTicks} fake seconds`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })(),
+    );
+  }
+
+  public logsOf(job: string): string {
+    return this.pods.runs.filter((r) => r.pod.startsWith(`${ROTATOR_NS}/${job}-`)).map((r) => `--- ${r.pod} ${r.container} exit ${r.exitCode}\n${r.stdout}${r.stderr}`).join('\n');
+  }
+
+  public async close(): Promise<void> {
+    await this.kube?.close();
+    await this.minio?.stop();
+    if (this.dir) removeProject(this.dir);
+    if (this.pods) rmSync(this.pods.root, { recursive: true, force: true });
+  }
+}
+
+/** The consumers the other app renders (created by the test), reading the target Secret through envFrom. */
+export function consumers(annotations: Record<string, string>): Manifest[] {
+  const template = (app: string) => ({
+    metadata: { labels: { app }, annotations },
+    spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: TARGET } }] }] },
+  });
+  return [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: APP_NS }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: template('web') } },
+    { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: APP_NS }, spec: { replicas: 3, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, updateStrategy: { type: 'OnDelete' }, template: template('db') } },
+  ];
+}
+
+// ---------------------------------------------------------------- RBAC
+
+export interface RbacRule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+
+export interface RbacFinding {
+  readonly request: string;
+  readonly verb: string;
+  readonly group: string;
+  readonly resource: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly status: number | 'dropped';
+}
+
+/** The API group of a logged request's path. */
+function groupOf(path: string): string {
+  const m = /^\/apis\/([^/]+)\/[^/]+\//.exec(path);
+  return m ? m[1]! : '';
+}
+
+/**
+ * Authorises every logged request as RBAC would for the ServiceAccount (rbac/v1 RuleAllows):
+ * Roles bound to it in the request's namespace (and ClusterRoles bound by RoleBinding or
+ * ClusterRoleBinding); list/watch carry the name of a `metadata.name=` field selector (as
+ * kube-apiserver's RequestInfo does), so `resourceNames` can grant them.
+ */
+export function unauthorised(requests: readonly LoggedRequest[], manifests: readonly Manifest[], sa: { namespace: string; name: string }): RbacFinding[] {
+  const bound = (b: Manifest) => ((b.subjects as Obj[] | undefined) ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === sa.name && s.namespace === sa.namespace);
+  const roles = new Map<string, RbacRule[]>();
+  for (const o of manifests) if (o.kind === 'Role' || o.kind === 'ClusterRole') roles.set(`${o.kind}/${o.kind === 'Role' ? o.metadata.namespace : ''}/${o.metadata.name}`, (o.rules as RbacRule[] | undefined) ?? []);
+  const rulesIn = (ns: string): RbacRule[] => {
+    const out: RbacRule[] = [];
+    for (const b of manifests) {
+      if (!bound(b)) continue;
+      const ref = b.roleRef as { kind: string; name: string };
+      if (b.kind === 'RoleBinding' && b.metadata.namespace === ns) out.push(...(roles.get(`${ref.kind}/${ref.kind === 'Role' ? ns : ''}/${ref.name}`) ?? []));
+      if (b.kind === 'ClusterRoleBinding') out.push(...(roles.get(`ClusterRole//${ref.name}`) ?? []));
+    }
+    return out;
+  };
+  const findings: RbacFinding[] = [];
+  for (const r of requests) {
+    const info = r.info;
+    if (!info) continue; // discovery: allowed to every authenticated user (system:discovery)
+    const verb = info.verb;
+    const resource = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
+    let name = info.name ?? '';
+    const fs = r.query['fieldSelector'];
+    if ((verb === 'list' || verb === 'watch') && fs) {
+      const m = /^metadata\.name=([^,]+)$/.exec(fs);
+      if (m) name = m[1]!;
+    }
+    const group = groupOf(r.path);
+    const ns = info.namespace ?? '';
+    const ok = rulesIn(ns).some(
+      (rule) =>
+        (rule.verbs.includes(verb) || rule.verbs.includes('*')) &&
+        (rule.apiGroups ?? []).some((g) => g === group || g === '*') &&
+        (rule.resources ?? []).some((x) => x === resource || x === '*') &&
+        (!rule.resourceNames || rule.resourceNames.length === 0 || (name !== '' && rule.resourceNames.includes(name))),
+    );
+    if (!ok) findings.push({ request: `${r.method} ${r.path}${Object.keys(r.query).length ? `?${new URLSearchParams(r.query as Record<string, string>).toString()}` : ''}`, verb, group, resource, namespace: ns, name, status: r.status });
+  }
+  return findings;
+}
+
+export function writeFile(path: string, text: string): void {
+  writeFileSync(path, text);
+}
