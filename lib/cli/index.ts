@@ -40,6 +40,13 @@ const COMMANDS: Record<string, Command> = {
     positionals: true,
     load: () => import('./commands/rotate.js'),
   },
+  adopt: {
+    summary: 'record a key that already exists at the provider (not secret), so the first rotation retires it',
+    usage: 'rekey adopt <credential> --access-key-id <id> [--dir <project>]',
+    options: { ...DIR, 'access-key-id': { type: 'string' } },
+    positionals: true,
+    load: () => import('./commands/adopt.js'),
+  },
   check: {
     summary: 'exit 1 when dist/ is stale against the spec and ledger, or the ledger was edited by hand',
     usage: 'rekey check [--dir <project>]',

@@ -67,9 +67,12 @@ const entrySchema = z.strictObject({
 });
 export type LedgerEntry = z.infer<typeof entrySchema>;
 
+/** The characters an access-key ID may have at every provider rekey supports, 3 to 128 of them. */
+export const ACCESS_KEY_ID = /^[A-Za-z0-9._@+=-]{3,128}$/;
+
 /** A key that exists at the provider before rekey's first rotation (`rekey adopt`): not secret. */
 const adoptedRecord = z.strictObject({
-  accessKeyId: z.string().regex(/^[A-Za-z0-9+/=_.@-]{3,128}$/, 'must be an access-key ID (3-128 of A-Z a-z 0-9 + / = _ . @ -)'),
+  accessKeyId: z.string().regex(ACCESS_KEY_ID, 'must be an access-key ID (3-128 of A-Z a-z 0-9 . _ @ + = -)'),
   provider: z.string(),
   adoptedAt: z.iso.datetime(),
 });

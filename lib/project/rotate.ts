@@ -74,7 +74,7 @@ async function rotateLocked(dir: string, options: RotateOptions): Promise<Rotate
   const rotated: RotatedCredential[] = [];
   for (const c of wanted) {
     const certificate = c.delivery.kind === 'sealed' ? certificateFor(c, dir, now, certificates) : undefined;
-    const entry = newEntry(c, ledger.get(c.name), certificate, now, options.random);
+    const entry = newEntry(c, ledger.get(c.name), certificate, now, options.random, ledger.adopted(c.name)?.accessKeyId);
     ledger = ledger.with(c.name, entry);
     rotated.push({ credential: c.name, generation: entry.generation, accessKeyId: entry.accessKeyId, previousAccessKeyId: entry.previousAccessKeyId });
   }
@@ -106,6 +106,8 @@ function newEntry(
   certificate: SealingCertificate | undefined,
   now: Date,
   random: RandomSource | undefined,
+  /** The key `rekey adopt` recorded: the first rotation retires it. */
+  adoptedAccessKeyId?: string,
 ): LedgerEntry {
   const provider = cred.provider;
   if (provider.kind === 'external') {
@@ -121,7 +123,7 @@ function newEntry(
     provider: provider.name,
     delivery: cred.delivery.kind,
     accessKeyId: pair.accessKeyId,
-    ...(previous ? { previousAccessKeyId: previous.accessKeyId } : {}),
+    ...(previous ? { previousAccessKeyId: previous.accessKeyId } : adoptedAccessKeyId ? { previousAccessKeyId: adoptedAccessKeyId } : {}),
     rotatedAt: now.toISOString(),
     ...(profile !== undefined ? { credentialsFileProfile: profile } : {}),
   };

@@ -25,6 +25,8 @@ export interface CredentialStatus {
   readonly provider: string;
   readonly generation: number;
   readonly accessKeyId: string | null;
+  /** The key recorded by `rekey adopt` for a credential never rotated (the first rotation retires it). */
+  readonly adoptedAccessKeyId: string | null;
   readonly rotatedAt: string | null;
   readonly ageDays: number | null;
   readonly nextDue: string | null;
@@ -87,6 +89,7 @@ export function statusRows(model: RekeyModel, ledger: Ledger, now: Date): Creden
         provider: c.provider.name,
         generation: e?.generation ?? 0,
         accessKeyId: e?.accessKeyId ?? null,
+        adoptedAccessKeyId: e ? null : (ledger.adopted(c.name)?.accessKeyId ?? null),
         rotatedAt: e?.rotatedAt ?? null,
         ageDays: rotatedAt ? Math.floor((now.getTime() - rotatedAt.getTime()) / 86_400_000) : null,
         nextDue: due ? due.toISOString() : null,
@@ -110,7 +113,7 @@ export function formatStatus(rows: readonly CredentialStatus[]): string {
       r.credential,
       r.provider,
       String(r.generation),
-      r.accessKeyId ?? '-',
+      r.accessKeyId ?? (r.adoptedAccessKeyId ? `${r.adoptedAccessKeyId} (adopted)` : '-'),
       r.ageDays === null ? '-' : `${r.ageDays}d`,
       r.nextDue ? r.nextDue.slice(0, 10) : '-',
       r.state,
