@@ -19,6 +19,16 @@ export {
   type AliasModel,
   type ModelSource,
 } from './core/model.js';
+export {
+  parsePlan,
+  parsePlanText,
+  renderPlan,
+  PLAN_API_VERSION,
+  PLAN_KIND,
+  DEFAULT_DEADLINES,
+  type RotationPlan,
+  type RotationPlanInput,
+} from './core/plan.js';
 
 // constructs
 export {
@@ -29,11 +39,16 @@ export {
   type IdentityOptions,
   type TargetOptions,
 } from './constructs/credential.js';
-export { Provider, type ProviderProps, type AdminCredentialRef } from './constructs/provider.js';
+export { Provider, type ProviderProps, type AdminCredentialRef, type ProviderNetworkPolicyOptions } from './constructs/provider.js';
 export { Delivery, type SealedDeliveryOptions, type PlainDeliveryOptions } from './constructs/deliveries/delivery.js';
 export { RotationPolicy, type RotationPolicyOptions, type TimeBasedRotationOptions } from './constructs/rotation-policy.js';
 export { Workload, type IWorkload, type WorkloadKind, type ExternalWorkloadOptions, type SecretRead } from './constructs/workload.js';
 export { RekeyChart, type RekeyChartProps, type SealingOptions, type ILedger } from './constructs/rekey-chart.js';
+export { GitOps, type ArgoCdOptions, type ArgoCdApplicationOptions, type FluxOptions } from './constructs/gitops/gitops.js';
+export { Stage } from './constructs/gitops/stage.js';
+export { type RotatorOptions, type RotatorDeadlines, type ApiServerOptions, DEFAULT_ROTATOR_IMAGE } from './constructs/rotation/rotator-options.js';
+export { type RotatorBundleSource } from './constructs/rotation/bundle.js';
+export { type RotationStep } from './constructs/rotation/job.js';
 
 // project: the app, the spec, the ledger, sealing
 export { RekeyApp, runApp, type RekeyAppProps } from './project/app.js';

@@ -37,7 +37,7 @@ describe('Kustomize Components for workloads rendered elsewhere', () => {
     ['objects without metadata.namespace (a Helm chart rendered without -n)', base('bare', undefined)],
     ['a kustomization that sets the namespace', base('kustomization-ns', undefined, 'trino')],
   ])('GIVEN %s WHEN built with kubectl kustomize THEN every workload gets the checksum and keeps its annotations', (_name, dir) => {
-    const built = parseManifests(kustomizeBuild(dir));
+    const built = parseManifests(kustomizeBuild(dir)) as Array<{ spec: { template: { metadata: { annotations: Record<string, string> } } } }>;
     expect(built).toHaveLength(3);
     for (const o of built) {
       expect(o.spec.template.metadata.annotations).toEqual({ keep: 'me', 'rekey.dev/serving-reader-checksum': expect.stringMatching(/^[0-9a-f]{16}$/) });
