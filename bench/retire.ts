@@ -48,6 +48,14 @@ async function run(consumers: number): Promise<Row> {
     for (const [ns, name] of names) setChecksum(h, name, 'c2', ns);
     const from = h.kube.requests.length;
     const t0 = performance.now();
+    const fake0 = h.kube.clock.nowMs();
+    if (process.env['BENCH_TRACE']) {
+      const orig = h.logger.log.bind(h.logger);
+      h.logger.log = (level, msg, fields) => {
+        process.stderr.write(`${(performance.now() - t0).toFixed(0)}ms fake+${(h.kube.clock.nowMs() - fake0) / 1000}s ${msg}\n`);
+        orig(level, msg, fields);
+      };
+    }
     const code = await step(h, 'retire', p, { tickMs: 5 });
     const wallMs = performance.now() - t0;
     if (code !== 0) throw new Error(`retire failed: ${h.logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
@@ -68,7 +76,8 @@ async function run(consumers: number): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const n of [10, 50, 100]) rows.push(await run(n));
+const sizes = (process.env['BENCH_SIZES'] ?? '10,50,100').split(',').map(Number);
+for (const n of sizes) rows.push(await run(n));
 const base = rows[0]!;
 const header = 'consumers | namespaces | wall ms | API requests | req/consumer | watches | lists | writes | consumers ratio | wall ratio | requests ratio';
 const lines = [header, header.replace(/[^|]/g, '-')];

@@ -17,7 +17,12 @@ import { defaultControllers, startFakeKube, res, type ControllerSet, type FakeKu
 import { FakeMinioServer } from '../support/minio-server.js';
 
 export const ADMIN: KeyPair = { accessKeyId: 'rekeyadmin', secretAccessKey: SecretValue.fromString('fake-admin-secret-0000') };
-export const pairOf = (gen: number): KeyPair => ({ accessKeyId: `FAKEKEYGEN${gen}AAAAAAAA`, secretAccessKey: SecretValue.fromString(`fake-secret-generation-${gen}-xxxxxxxxxxxx`) });
+let keyPrefix = 'FAKEKEY';
+/** Key IDs are `<prefix>GEN<g>AAAAAAAA`; a real provider (RGW: access keys are global) needs a prefix per run. */
+export function setKeyPrefix(prefix: string): void {
+  keyPrefix = prefix;
+}
+export const pairOf = (gen: number): KeyPair => ({ accessKeyId: `${keyPrefix}GEN${gen}AAAAAAAA`, secretAccessKey: SecretValue.fromString(`fake-secret-generation-${gen}-xxxxxxxxxxxx`) });
 
 export const NS = 'ingest';
 export const TARGET = 'uploads-s3';
