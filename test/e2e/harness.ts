@@ -39,6 +39,9 @@ sealing:
   fingerprint: SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g
 rotator:
   apiServer: { cidr: 10.0.0.1/32 }
+  # generous: real processes run while the fake clock ticks (about 50 fake s per real s)
+  jobGraceSeconds: 3600
+  deadlines: { activateSeconds: 3600, deliverSeconds: 3600, retireSeconds: 7200, verifySeconds: 600 }
 providers:
   - name: rustfs
     kind: rustfs
@@ -100,6 +103,12 @@ export class E2E {
   /** the manifests of the last rotate */
   public dist: Manifest[] = [];
   public jobsRun: string[] = [];
+  /**
+   * While set, the sealed-secrets controller does not run: a slow controller, released by the
+   * observer once a container of the pod whose name starts with this prefix has started.
+   */
+  public holdUnsealUntilStarted: string | null = null;
+  public unsealReleasedAt = 0;
 
   public async start(node: string): Promise<void> {
     this.minio = await new FakeMinioServer({ rootAccessKey: ADMIN.accessKeyId, rootSecretKey: ADMIN.secretAccessKey }).start();
@@ -111,6 +120,11 @@ export class E2E {
       step: (ctx) => {
         this.pods.writeClock(ctx.clock.nowMs());
         const now = ctx.clock.nowMs();
+        const hold = this.holdUnsealUntilStarted;
+        if (hold !== null && this.pods.started.some((x) => x.pod.startsWith(hold) && x.container === 'rotator')) {
+          this.holdUnsealUntilStarted = null;
+          this.unsealReleasedAt = now;
+        }
         const s = ctx.registry.find(res('secrets'), APP_NS, TARGET);
         for (const v of Object.values((s?.data as Record<string, string> | undefined) ?? {})) {
           const id = Buffer.from(v, 'base64').toString('utf8');
@@ -140,11 +154,13 @@ export class E2E {
     this.set = defaultControllers({
       kubelet: { nodes: ['node-1', 'node-2'], runner: this.pods.runner, readyAfterTicks: 2 },
       sealedSecrets: {
-        delayTicks: 3,
         unseal: (ciphertext, t) => unseal(ciphertext, { privateKeyPem: SecretValue.fromString(PRIVATE_KEY), namespace: t.namespace, name: t.name, scope: t.scope }).revealBytes(),
       },
     });
-    this.kube = await startFakeKube({ namespaces: ['default', 'storage', APP_NS, ROTATOR_NS], controllers: [...this.set.all, observer] });
+    const sealed = this.set.sealedSecrets!;
+    const gated: Controller = { name: 'sealed-secrets (gated)', step: (ctx) => (this.holdUnsealUntilStarted === null ? sealed.step(ctx) : undefined) };
+    const controllers = [observer, ...this.set.all.map((c) => (c === sealed ? gated : c))];
+    this.kube = await startFakeKube({ namespaces: ['default', 'storage', APP_NS, ROTATOR_NS], controllers });
     this.pods.setKubeconfig(readFileSync(this.kube.kubeconfig(), 'utf8'));
     this.kube.apply({
       apiVersion: 'v1',
@@ -242,7 +258,7 @@ export class E2E {
   }
 
   /** Ticks until `cond` holds (fake time bounded by `maxTicks`). */
-  public async until(cond: () => boolean, what: string, maxTicks = 600): Promise<void> {
+  public async until(cond: () => boolean, what: string, maxTicks = 3600): Promise<void> {
     const start = this.kube.clock.nowMs();
     await this.kube.tickWhile(
       (async () => {

@@ -81,6 +81,8 @@ export interface PodProcessOptions {
 /** The runner plus everything it saw. */
 export class PodProcesses {
   public readonly runs: ContainerRun[] = [];
+  /** every container process as it starts (fake-clock ms) */
+  public readonly started: { pod: string; container: string; atMs: number }[] = [];
   /** every env a container got, for the secret scan and the env report */
   public readonly envs: { pod: string; container: string; env: Record<string, string> }[] = [];
   public readonly root: string;
@@ -167,6 +169,7 @@ export class PodProcesses {
       script.push(`exec /usr/bin/setpriv --reuid=${uid} --regid=${gid} --clear-groups -- "$@"`);
       args.push(...command);
       const startedMs = kube.clock.nowMs();
+      this.started.push({ pod: `${ns}/${name}`, container: c.name as string, atMs: startedMs });
       const fullEnv: Record<string, string> = {
         ...env,
         PATH: `${this.#bin}:/usr/local/bin:/usr/bin:/bin`,
