@@ -4,7 +4,7 @@
  * real processes under Node 24 from the manifest (pod-process.ts), the in-process MinIO as the
  * `rustfs` provider, and an observer on every tick recording what the assertions need.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SecretValue } from '../../lib/core/secret-value.js';
@@ -363,8 +363,4 @@ export function unauthorised(requests: readonly LoggedRequest[], manifests: read
     if (!ok) findings.push({ request: `${r.method} ${r.path}${Object.keys(r.query).length ? `?${new URLSearchParams(r.query as Record<string, string>).toString()}` : ''}`, verb, group, resource, namespace: ns, name, status: r.status });
   }
   return findings;
-}
-
-export function writeFile(path: string, text: string): void {
-  writeFileSync(path, text);
 }

@@ -15,7 +15,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { PodOutcome, PodRunContext } from '../support/kube/controllers/kubelet.js';
 import { res, type FakeKube, type KubeObject, type Obj } from '../support/kube/index.js';
 
@@ -164,6 +164,8 @@ export class PodProcesses {
         script.push(`mkdir -p '${at}'`, `mount --bind '${src}' '${at}'`);
         if (m.readOnly) script.push(`mount -o remount,bind,ro '${at}'`);
       }
+      // readOnlyRootFilesystem: everything but the volumes (and /proc, /dev) read-only
+      if (sc.readOnlyRootFilesystem === true) script.push('mount -o remount,bind,ro /');
       const command = [...((c.command as string[] | undefined) ?? []), ...((c.args as string[] | undefined) ?? [])];
       if (command.length === 0) throw new Error(`pod ${ns}/${name} container ${c.name as string}: no command (the image's entrypoint is not modelled)`);
       script.push(`exec /usr/bin/setpriv --reuid=${uid} --regid=${gid} --clear-groups -- "$@"`);
@@ -219,6 +221,3 @@ export class PodProcesses {
   }
 }
 
-export function parentDir(p: string): string {
-  return dirname(p);
-}
