@@ -47,6 +47,20 @@ const COMMANDS: Record<string, Command> = {
     positionals: true,
     load: () => import('./commands/adopt.js'),
   },
+  revoke: {
+    summary: 'the panic button: a new key whose Job revokes the old one at once, no overlap (--yes to render it)',
+    usage: 'rekey revoke <credential> [--yes] [--dir <project>] [--output json]',
+    options: { ...DIR, ...OUTPUT, yes: { type: 'boolean' } },
+    positionals: true,
+    load: () => import('./commands/revoke.js'),
+  },
+  retry: {
+    summary: "render a failed rotation step again under a new attempt number (a new Job name)",
+    usage: 'rekey retry <credential> [--step activate|deliver|retire|revoke] [--dir <project>] [--output json]',
+    options: { ...DIR, ...OUTPUT, step: { type: 'string' } },
+    positionals: true,
+    load: () => import('./commands/retry.js'),
+  },
   check: {
     summary: 'exit 1 when dist/ is stale against the spec and ledger, or the ledger was edited by hand',
     usage: 'rekey check [--dir <project>]',

@@ -28,6 +28,8 @@ export interface RotateOptions {
   readonly model?: RekeyModel;
   /** Called after each step of the swap (crash tests). @default - REKEY_CRASH_AT */
   readonly hook?: StepHook;
+  /** `rekey revoke`: the new generation revokes the previous key at once, with no overlap. @default false */
+  readonly revoke?: boolean;
 }
 
 /** What a rotation changed (identifiers only). */
@@ -45,59 +47,87 @@ export interface RotatedCredential {
  * when synthesis succeeded (crash-safe: journal.ts); on any error both stay byte-identical.
  */
 export async function rotateCredentials(options: RotateOptions): Promise<RotatedCredential[]> {
-  const dir = resolve(options.dir);
-  return withProjectLock(dir, () => rotateLocked(dir, options), { command: 'rekey rotate' });
+  const command = options.revoke ? 'rekey revoke' : 'rekey rotate';
+  return changeLedger(options, command, (ledger0, model) => {
+    if (options.credentials.length === 0) {
+      throw new ValidationError(`${command} credential is required: got nothing. Name a credential (${names(model)})${options.revoke ? '' : ' or use --due'}.`);
+    }
+    const now = options.now ?? new Date();
+    const certificates = new Map<string, SealingCertificate>();
+    let ledger = ledger0;
+    const rotated: RotatedCredential[] = [];
+    for (const c of credentialsNamed(model, options.credentials, command)) {
+      const certificate = c.delivery.kind === 'sealed' ? certificateFor(c, options.dir, now, certificates) : undefined;
+      const previous = ledger.get(c.name);
+      const adopted = ledger.adopted(c.name)?.accessKeyId;
+      if (options.revoke && !previous && !adopted) {
+        throw new ValidationError(`rekey revoke credential ${c.name} has no key to revoke: got a credential never rotated or adopted. Use rekey rotate ${c.name}, or rekey adopt it first.`);
+      }
+      const entry = newEntry(c, previous, certificate, now, options.random, adopted);
+      ledger = ledger.with(c.name, options.revoke ? { ...entry, revoke: true } : entry);
+      rotated.push({ credential: c.name, generation: entry.generation, accessKeyId: entry.accessKeyId, previousAccessKeyId: entry.previousAccessKeyId });
+    }
+    return { ledger, result: rotated };
+  });
 }
 
-async function rotateLocked(dir: string, options: RotateOptions): Promise<RotatedCredential[]> {
-  const ledgerPath = join(dir, 'rekey.ledger.yaml');
-  const hook = options.hook ?? envCrashHook;
-  const warn = options.warn ?? ((l: string) => process.stderr.write(l + '\n'));
-  for (const done of recoverProject(dir, hook)) warn(`rekey: ${done}`);
-  const before = ledgerBytes(ledgerPath);
-  const ledger0 = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
-  const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
-  if (options.credentials.length === 0) {
-    throw new ValidationError(`rekey rotate credential is required: got nothing. Name a credential (${names(model)}) or use --due.`);
-  }
-  const now = options.now ?? new Date();
-  const wanted: CredentialModel[] = [];
-  for (const name of new Set(options.credentials)) {
-    const c = model.credentials.find((x) => x.name === name);
-    if (!c) {
-      throw new ValidationError(`rekey rotate credential is not defined in this project: got ${JSON.stringify(name)}. Use one of: ${names(model)}.`);
-    }
-    wanted.push(c);
-  }
-  const certificates = new Map<string, SealingCertificate>();
-  let ledger = ledger0;
-  const rotated: RotatedCredential[] = [];
-  for (const c of wanted) {
-    const certificate = c.delivery.kind === 'sealed' ? certificateFor(c, dir, now, certificates) : undefined;
-    const entry = newEntry(c, ledger.get(c.name), certificate, now, options.random, ledger.adopted(c.name)?.accessKeyId);
-    ledger = ledger.with(c.name, entry);
-    rotated.push({ credential: c.name, generation: entry.generation, accessKeyId: entry.accessKeyId, previousAccessKeyId: entry.previousAccessKeyId });
-  }
+/** Options of `changeLedger`. */
+export interface LedgerChangeOptions {
+  readonly dir: string;
+  readonly outdir?: string;
+  readonly warn?: (line: string) => void;
+  readonly model?: RekeyModel;
+  readonly hook?: StepHook;
+}
 
-  const work = newWorkDir(dir);
-  try {
-    const ledgerTmp = join(work, 'rekey.ledger.yaml');
-    ledger.save(ledgerTmp, { mode: modeOf(ledgerPath) });
-    hook('ledger-written');
-    const out = join(work, 'dist');
-    await synthesize({ dir, outdir: out, ledgerPath: ledgerTmp, warn: options.warn });
-    // The lock makes this hold; check anyway that nobody changed the ledger meanwhile (a run
-    // that does not take the lock, an editor): never swap over an update we did not read.
-    if (!ledgerBytes(ledgerPath).equals(before)) {
-      throw new ValidationError(`rekey.ledger.yaml changed while rekey rotate ran: got a different file than the one read at the start. Nothing was written; run rekey rotate again.`, { code: 'LEDGER_CHANGED' });
-    }
-    // Both are ready: the journal is the commit point, then dist/ and the ledger are swapped
-    // in; a crash after it is completed by the next run (journal.ts).
-    commitWork(dir, work, { outdir: options.outdir ?? 'dist', ledger: true, hook });
-  } finally {
-    discardUncommitted(work);
-  }
-  return rotated;
+/**
+ * The one read-modify-write of the ledger (rotate, revoke, retry): under the project lock,
+ * completes an interrupted run, asks the app for its model, applies `change`, renders the new
+ * ledger's dist/ aside and swaps both in through the journal. On any error nothing is written.
+ */
+export async function changeLedger<T>(options: LedgerChangeOptions, command: string, change: (ledger: Ledger, model: RekeyModel) => { ledger: Ledger; result: T }): Promise<T> {
+  const dir = resolve(options.dir);
+  return withProjectLock(
+    dir,
+    async () => {
+      const ledgerPath = join(dir, 'rekey.ledger.yaml');
+      const hook = options.hook ?? envCrashHook;
+      const warn = options.warn ?? ((l: string) => process.stderr.write(l + '\n'));
+      for (const done of recoverProject(dir, hook)) warn(`rekey: ${done}`);
+      const before = ledgerBytes(ledgerPath);
+      const ledger0 = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
+      const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
+      const { ledger, result } = change(ledger0, model);
+      const work = newWorkDir(dir);
+      try {
+        const ledgerTmp = join(work, 'rekey.ledger.yaml');
+        ledger.save(ledgerTmp, { mode: modeOf(ledgerPath) });
+        hook('ledger-written');
+        await synthesize({ dir, outdir: join(work, 'dist'), ledgerPath: ledgerTmp, warn: options.warn });
+        // The lock makes this hold; check anyway that nobody changed the ledger meanwhile (a run
+        // that does not take the lock, an editor): never swap over an update we did not read.
+        if (!ledgerBytes(ledgerPath).equals(before)) {
+          throw new ValidationError(`rekey.ledger.yaml changed while ${command} ran: got a different file than the one read at the start. Nothing was written; run ${command} again.`, { code: 'LEDGER_CHANGED' });
+        }
+        // Both are ready: the journal is the commit point, then dist/ and the ledger are swapped
+        // in; a crash after it is completed by the next run (journal.ts).
+        commitWork(dir, work, { outdir: options.outdir ?? 'dist', ledger: true, hook });
+      } finally {
+        discardUncommitted(work);
+      }
+      return result;
+    },
+    { command },
+  );
+}
+
+/** The model's credentials with these names, in order, each once; an unknown name is exit 1. */
+export function credentialsNamed(model: RekeyModel, wanted: readonly string[], command: string): CredentialModel[] {
+  return [...new Set(wanted)].map((name) => {
+    const c = model.credentials.find((x) => x.name === name);
+    if (!c) throw new ValidationError(`${command} credential is not defined in this project: got ${JSON.stringify(name)}. Use one of: ${names(model)}.`);
+    return c;
+  });
 }
 
 function newEntry(
@@ -155,7 +185,7 @@ function newEntry(
 }
 
 /** The sealing certificate a credential's chart names, read once per file, its pinned fingerprint checked. */
-function certificateFor(c: CredentialModel, dir: string, now: Date, cache: Map<string, SealingCertificate>): SealingCertificate {
+function certificateFor(c: CredentialModel, dirGiven: string, now: Date, cache: Map<string, SealingCertificate>): SealingCertificate {
   const sealing = c.sealing;
   if (!sealing?.certificate) {
     throw new ValidationError(
@@ -166,7 +196,7 @@ function certificateFor(c: CredentialModel, dir: string, now: Date, cache: Map<s
   const key = `${sealing.certificate}\n${sealing.fingerprint}`;
   const cached = cache.get(key);
   if (cached) return cached;
-  const cert = loadCertificate(resolve(dir, sealing.certificate), sealing.certificate, sealing.fingerprint, now);
+  const cert = loadCertificate(resolve(dirGiven, sealing.certificate), sealing.certificate, sealing.fingerprint, now);
   cache.set(key, cert);
   return cert;
 }
