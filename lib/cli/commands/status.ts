@@ -35,6 +35,10 @@ export interface CredentialStatus {
   /** The rotation policy's mode. */
   readonly mode: 'Manual' | 'TimeBased';
   readonly consumers: string[];
+  /** The current generation's retried steps and their attempt numbers (`rekey retry`), if any. */
+  readonly attempts: Readonly<Record<string, number>> | null;
+  /** The current generation is a `rekey revoke` (no overlap). */
+  readonly revoke: boolean;
 }
 
 /** Every credential's age, next due date, generation and consumers (sorted by name), from the app's model and the ledger. */
@@ -96,6 +100,8 @@ export function statusRows(model: RekeyModel, ledger: Ledger, now: Date): Creden
         state,
         mode: policy.mode,
         consumers: c.consumers.map((w) => `${w.kind}/${w.namespace}/${w.name}`).sort(),
+        attempts: e?.attempts && Object.keys(e.attempts).length ? { ...e.attempts } : null,
+        revoke: e?.revoke === true,
       };
     });
 }
@@ -112,7 +118,7 @@ export function formatStatus(rows: readonly CredentialStatus[]): string {
     rows.map((r) => [
       r.credential,
       r.provider,
-      String(r.generation),
+      [String(r.generation), ...(r.revoke ? ['revoke'] : []), ...Object.entries(r.attempts ?? {}).sort().map(([step, a]) => `${step} a${a}`)].join(' '),
       r.accessKeyId ?? (r.adoptedAccessKeyId ? `${r.adoptedAccessKeyId} (adopted)` : '-'),
       r.ageDays === null ? '-' : `${r.ageDays}d`,
       r.nextDue ? r.nextDue.slice(0, 10) : '-',
