@@ -73,7 +73,8 @@ describe('the built package', () => {
     const ok = run('rotate', 'uploads');
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/^rotated uploads: generation 1, access key [A-Z0-9]{20}\n/);
-    expect(ok.stdout).toContain('NOTE: this release does not render the rotation Jobs yet. Register each new access key at its provider');
+    expect(ok.stdout).toContain('after the merge the rotation Jobs register the new key, deliver it, and retire the old one only once no consumer holds it.');
+    expect(ok.stdout).not.toContain('NOTE');
   });
 });
 

@@ -35,10 +35,7 @@ export async function run({ values, positionals, dir, io }: CommandArgs): Promis
     for (const r of rotated) {
       io.stdout(`rotated ${r.credential}: generation ${r.generation}, access key ${r.accessKeyId}${r.previousAccessKeyId ? ` (replaces ${r.previousAccessKeyId})` : ''}\n`);
     }
-    io.stdout('Review `git diff`, commit rekey.ledger.yaml and dist/, and open a pull request.\n');
-    io.stdout(
-      'NOTE: this release does not render the rotation Jobs yet. Register each new access key at its provider (next to the old one) before merging, or consumers restart onto a key the provider rejects.\n',
-    );
+    io.stdout('Review `git diff`, commit rekey.ledger.yaml and dist/, and open a pull request: after the merge the rotation Jobs register the new key, deliver it, and retire the old one only once no consumer holds it.\n');
   }
   return ExitCode.OK;
 }
