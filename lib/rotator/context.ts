@@ -34,7 +34,7 @@ export interface StepContext {
   readonly readMounted?: ReadMounted;
   /** Builds the provider client. @default - from plan.provider and the mounted admin Secret */
   readonly provider?: ProviderFactory;
-  /** This rotator's identity (the Lease holder). @default - env POD_NAME, HOSTNAME, or `rotator-<pid>` */
+  /** This rotator's identity (the Lease holder). @default - env REKEY_POD_NAME (the Job sets it from metadata.name), POD_NAME, HOSTNAME, or `rotator-<pid>` */
   readonly holder?: string;
   /** Set by the guard: the credential's Lease while the step runs. */
   lease?: HeldLease;

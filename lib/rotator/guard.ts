@@ -6,7 +6,7 @@ import { session } from './session.js';
 
 /** This rotator's Lease holder identity: the pod name. */
 export function holderOf(ctx: StepContext): string {
-  return ctx.holder ?? ctx.env['POD_NAME'] ?? ctx.env['HOSTNAME'] ?? `rotator-${process.pid}`;
+  return ctx.holder ?? ctx.env['REKEY_POD_NAME'] ?? ctx.env['POD_NAME'] ?? ctx.env['HOSTNAME'] ?? `rotator-${process.pid}`;
 }
 
 function stepDeadlineSeconds(ctx: StepContext): number {

@@ -132,10 +132,10 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
   // ---- 2. the consumers' own rollouts
   const rolling = job.consumers.filter((c) => c.kind === 'Deployment' || c.kind === 'DaemonSet' || c.kind === 'Rollout' || (c.kind === 'StatefulSet' && c.updateStrategy === 'RollingUpdate'));
   const workloadWatches = new Map<string, Awaited<ReturnType<typeof s.workloads>>>();
-  for (const c of rolling) workloadWatches.set(`${c.kind}/${c.namespace}`, await s.workloads(c.kind, c.namespace));
+  for (const c of rolling) workloadWatches.set(`${c.kind}/${c.namespace}/${c.name}`, await s.workloads(c.kind, c.namespace, c.name));
   await waitUntil(ctx, s.changes, job.deadlineMs, 'the consumers\' rollouts', 'Check the workload (kubectl rollout status); the old key stays valid.', () => {
     for (const c of rolling) {
-      const obj = workloadWatches.get(`${c.kind}/${c.namespace}`)!.get(c.name, c.namespace);
+      const obj = workloadWatches.get(`${c.kind}/${c.namespace}/${c.name}`)!.get(c.name, c.namespace);
       const why = rolloutPending(c, obj);
       if (why) return { done: false, blockedBy: `${c.kind} ${c.namespace}/${c.name} ${why}` };
     }

@@ -35,7 +35,7 @@ export interface RotatorOptions {
   readonly readMounted?: ReadMounted;
   /** @default - from the plan and the mounted admin Secret */
   readonly provider?: ProviderFactory;
-  /** @default - env POD_NAME / HOSTNAME */
+  /** @default - env REKEY_POD_NAME / POD_NAME / HOSTNAME */
   readonly holder?: string;
   /** Test hook at every step boundary. @default - none */
   readonly boundary?: (point: string) => void | Promise<void>;

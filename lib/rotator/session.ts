@@ -74,27 +74,34 @@ export class Session {
     return this.#watch(`pods/${namespace}`, () => new Watched<V1Pod>(this.ctx, this.kube, `pods in ${namespace}`, `/api/v1/namespaces/${namespace}/pods`, () => core.listNamespacedPod({ namespace }), this.changes));
   }
 
-  /** One workload watch per namespace and kind (rollout-capable kinds). */
-  public workloads(kind: PlanConsumerKind, namespace: string): Promise<Watched<KubernetesObject>> {
+  /**
+   * One watch per consumer workload (rollout-capable kinds), by name: the rendered Role grants
+   * list/watch on the named workloads only, which the API server allows only with
+   * `fieldSelector=metadata.name=<name>`.
+   */
+  public workloads(kind: PlanConsumerKind, namespace: string, name: string): Promise<Watched<KubernetesObject>> {
     const apps = this.kube.apps;
     const custom = this.kube.custom;
-    const key = `${kind}/${namespace}`;
+    const key = `${kind}/${namespace}/${name}`;
+    const fieldSelector = `metadata.name=${name}`;
+    const what = `${kind} ${namespace}/${name}`;
     switch (kind) {
       case 'Deployment':
-        return this.#watch(key, () => new Watched<V1Deployment>(this.ctx, this.kube, `Deployments in ${namespace}`, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => apps.listNamespacedDeployment({ namespace }), this.changes)) as Promise<Watched<KubernetesObject>>;
+        return this.#watch(key, () => new Watched<V1Deployment>(this.ctx, this.kube, what, `/apis/apps/v1/namespaces/${namespace}/deployments`, () => apps.listNamespacedDeployment({ namespace, fieldSelector }), this.changes, fieldSelector)) as Promise<Watched<KubernetesObject>>;
       case 'StatefulSet':
-        return this.#watch(key, () => new Watched<V1StatefulSet>(this.ctx, this.kube, `StatefulSets in ${namespace}`, `/apis/apps/v1/namespaces/${namespace}/statefulsets`, () => apps.listNamespacedStatefulSet({ namespace }), this.changes)) as Promise<Watched<KubernetesObject>>;
+        return this.#watch(key, () => new Watched<V1StatefulSet>(this.ctx, this.kube, what, `/apis/apps/v1/namespaces/${namespace}/statefulsets`, () => apps.listNamespacedStatefulSet({ namespace, fieldSelector }), this.changes, fieldSelector)) as Promise<Watched<KubernetesObject>>;
       case 'DaemonSet':
-        return this.#watch(key, () => new Watched<V1DaemonSet>(this.ctx, this.kube, `DaemonSets in ${namespace}`, `/apis/apps/v1/namespaces/${namespace}/daemonsets`, () => apps.listNamespacedDaemonSet({ namespace }), this.changes)) as Promise<Watched<KubernetesObject>>;
+        return this.#watch(key, () => new Watched<V1DaemonSet>(this.ctx, this.kube, what, `/apis/apps/v1/namespaces/${namespace}/daemonsets`, () => apps.listNamespacedDaemonSet({ namespace, fieldSelector }), this.changes, fieldSelector)) as Promise<Watched<KubernetesObject>>;
       case 'Rollout':
         return this.#watch(key, () =>
           new Watched<RolloutObject>(
             this.ctx,
             this.kube,
-            `Rollouts in ${namespace}`,
+            what,
             `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/rollouts`,
-            async () => (await custom.listNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'rollouts' })) as { items: RolloutObject[]; metadata?: { resourceVersion?: string } } as never,
+            async () => (await custom.listNamespacedCustomObject({ group: 'argoproj.io', version: 'v1alpha1', namespace, plural: 'rollouts', fieldSelector })) as { items: RolloutObject[]; metadata?: { resourceVersion?: string } } as never,
             this.changes,
+            fieldSelector,
           ),
         );
       default:
