@@ -22,4 +22,4 @@ ENV NODE_ENV=production
 COPY --from=bundle /rotator/rotator.mjs /rotator/rotator.mjs
 # non-root, numeric (runAsNonRoot can verify it): the Pod Security "restricted" profile
 USER 65532:65532
-ENTRYPOINT ["node", "/rotator/rotator.mjs"]
+ENTRYPOINT ["node", "--disable-warning=DEP0169", "/rotator/rotator.mjs"]

@@ -106,6 +106,10 @@ export function rotatorBuildOptions(root: string = packageRoot()): BuildOptions 
     mainFields: ['module', 'main'],
     // Node built-ins required from bundled CommonJS code
     banner: { js: BANNER },
+    // client-node's node-fetch@2 (via whatwg-url/tr46) requires the deprecated built-in
+    // punycode: Node 24 prints DEP0040 on stderr, which breaks the rotator's JSON-lines log.
+    // The npm package of the same name is the maintained copy.
+    alias: { punycode: 'punycode/' },
     sourcemap: false,
     // license comments of bundled code, collected at the end in input order (deterministic)
     legalComments: 'eof',

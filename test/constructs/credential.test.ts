@@ -318,7 +318,9 @@ describe('Credential rendering', () => {
     expect(Testing.synth(chart)).toEqual([]);
     expect(cred.consumers[0]!.checksum).toBeUndefined();
     expect(warnings).toEqual(['rekey: credential uploads has never been rotated: nothing is rendered for it yet. Run `rekey rotate uploads`.']);
-    expect(chart.extraFiles().get('ACCESS.md')).toContain('| uploads | rustfs (rustfs) | serviceAccount uploads | - | sealed (strict) | never rotated | - | - | manual, overlap 300s |');
+    const report = chart.extraFiles().get('ACCESS.md')!;
+    expect(report).toContain('| uploads | rustfs (rustfs) | serviceAccount uploads | - | sealed (strict) | manual, overlap 300s |');
+    expect(report).toContain('### uploads\n\nnever rotated\n');
   });
 
   it('defaults: name from the id, Manual rotation with 300 s overlap, no extra keys, strict scope', () => {

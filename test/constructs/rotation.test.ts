@@ -43,7 +43,7 @@ describe('rotation Jobs', () => {
       expect(j.spec.backoffLimit).toBe(2);
       expect(j.spec.template.spec.restartPolicy).toBe('Never');
       expect(j.spec.template.spec.containers[0].args).toEqual(['--step', stepOf(j)]);
-      expect(j.spec.template.spec.containers[0].command).toEqual(['node', '/rotator/rotator.mjs']);
+      expect(j.spec.template.spec.containers[0].command).toEqual(['node', '--disable-warning=DEP0169', '/rotator/rotator.mjs']);
     }
     // activeDeadlineSeconds = the step's deadline + 300 s grace (retire: + overlap 300, kubelet 90, two verifications)
     expect(jobs.map((j) => j.spec.activeDeadlineSeconds)).toEqual([600 + 120 + 300, 900 + 300, 3600 + 300 + 90 + 240 + 300]);

@@ -211,6 +211,20 @@ d('rotation Jobs rendered by rekey rotate, run as the cluster would', () => {
     expect(e.pods.runs.length).toBe(10);
   });
 
+  it("every line the rotator writes is one JSON object (no Node warnings in its log)", () => {
+    if (failure) throw failure;
+    const notJson = e.pods.runs
+      .filter((r) => r.container === 'rotator')
+      .flatMap((r) => `${r.stdout}${r.stderr}`.split('\n').filter(Boolean).filter((l) => {
+        try {
+          return typeof JSON.parse(l) !== 'object';
+        } catch {
+          return true;
+        }
+      }).map((l) => `${r.pod}: ${l.slice(0, 120)}`));
+    expect(notJson).toEqual([]);
+  });
+
   function rbacFindings(): [string, RbacFinding][] {
     const sa = { namespace: ROTATOR_NS, name: `rekey-${CRED}-rotator` };
     expect([...g1Dist, ...g2Dist].some((o) => o.kind === 'ServiceAccount' && o.metadata.name === sa.name)).toBe(true);

@@ -144,7 +144,7 @@ describe('the rotator bundle', () => {
     expect(dockerfile).toContain(`COPY ${PREBUILT_ROTATOR_BUNDLE} `);
     expect(dockerfile).toContain(`COPY --from=bundle ${ROTATOR_BUNDLE_PATH} ${ROTATOR_BUNDLE_PATH}`);
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
-    expect(dockerfile).toMatch(new RegExp(`^ENTRYPOINT \\["node", "${ROTATOR_BUNDLE_PATH}"\\]$`, 'm'));
+    expect(dockerfile).toMatch(new RegExp(`^ENTRYPOINT \\["node", "--disable-warning=DEP0169", "${ROTATOR_BUNDLE_PATH}"\\]$`, 'm'));
   });
 });
 

@@ -10,16 +10,22 @@ export function accessReport(credentials: readonly Credential[]): string {
     '',
     '## Credentials',
     '',
-    '| credential | provider | identity | policy | delivery | generation | access key ID | rotated at | rotation |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| credential | provider | identity | policy | delivery | rotation |',
+    '| --- | --- | --- | --- | --- | --- |',
   ];
   const creds = [...credentials].sort((a, b) => a.name.localeCompare(b.name));
   for (const c of creds) {
-    const e = c.entry;
     const rotation = c.rotationPolicy.mode === 'TimeBased' ? `every ${c.rotationPolicy.intervalDays} days` : 'manual';
     lines.push(
-      `| ${c.name} | ${c.provider.name} (${c.provider.kind}) | ${c.identity.kind} ${c.identity.name} | ${c.policy?.name ?? '-'} | ${c.delivery.kind}${c.delivery.scope ? ` (${c.delivery.scope})` : ''} | ${e?.generation ?? 'never rotated'} | ${e?.accessKeyId ?? '-'} | ${e?.rotatedAt ?? '-'} | ${rotation}, overlap ${c.rotationPolicy.overlapSeconds}s |`,
+      `| ${c.name} | ${c.provider.name} (${c.provider.kind}) | ${c.identity.kind} ${c.identity.name} | ${c.policy?.name ?? '-'} | ${c.delivery.kind}${c.delivery.scope ? ` (${c.delivery.scope})` : ''} | ${rotation}, overlap ${c.rotationPolicy.overlapSeconds}s |`,
     );
+  }
+  // What a rotation changes sits in one section per credential, between unchanged lines, so
+  // pull requests that rotate different credentials merge in git without a conflict.
+  lines.push('', '## Rotation state');
+  for (const c of creds) {
+    const e = c.entry;
+    lines.push('', `### ${c.name}`, '', e ? `generation ${e.generation}, access key ID ${e.accessKeyId}, rotated at ${e.rotatedAt}${e.revoke ? ' (revoke: no overlap)' : ''}` : 'never rotated');
   }
   lines.push('', '## Consumers', '', '| workload | namespace | credential | Secret | reads | restart on rotation |', '| --- | --- | --- | --- | --- | --- |');
   const rows: string[] = [];
@@ -67,7 +73,8 @@ function mermaid(creds: readonly Credential[]): string[] {
     const kind = creds.find((c) => c.provider.name === p)!.provider.kind;
     out.push(`  ${id('p', providers, p)}[${label(`${p} (${kind})`)}]`);
   }
-  creds.forEach((c, i) => out.push(`  c${i}([${label(c.entry ? `${c.name} g${c.entry.generation}` : `${c.name} (never rotated)`)}])`));
+  // no generation in the labels: a rotation must not change lines next to another credential's
+  creds.forEach((c, i) => out.push(`  c${i}([${label(c.name)}])`));
   for (const t of targets) out.push(`  ${id('t', targets, t)}[/${label(t)}/]`);
   for (const w of workloads) out.push(`  ${id('w', workloads, w)}[${label(w)}]`);
   const edges = new Set<string>();

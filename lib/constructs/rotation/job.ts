@@ -126,7 +126,8 @@ export function rotationPodTemplate(j: RotationJobInput): Record<string, unknown
         {
           name: 'rotator',
           image,
-          command: ['node', bundlePath],
+          // DEP0169: url.parse in client-node's node-fetch@2; its warning would break the JSON-lines log
+          command: ['node', '--disable-warning=DEP0169', bundlePath],
           args: ['--step', j.step],
           env: [
             { name: 'REKEY_PLAN', value: PLAN_MOUNT_PATH },
