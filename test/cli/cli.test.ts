@@ -92,9 +92,28 @@ describe('rekey rotate', () => {
     expect(of(after, 'uploads')).toEqual(of(before, 'uploads'));
     expect(Ledger.load(join(dir, 'rekey.ledger.yaml')).get('uploads')).toEqual(ledgerBefore.get('uploads'));
     // and the rotated one moved on: generation 2, names and values changed
-    const names = (docs: any[]) => of(docs, 'reports').map((d) => `${d.kind}/${d.metadata.name}`).sort();
-    expect(names(before)).toEqual(['ConfigMap/rekey-reports-g1-plan', 'SealedSecret/rekey-reports-g1-staging', 'SealedSecret/reports-s3']);
-    expect(names(after)).toEqual(['ConfigMap/rekey-reports-g2-plan', 'SealedSecret/rekey-reports-g2-staging', 'SealedSecret/reports-s3']);
+    const names = (docs: any[]) => of(docs, 'reports').map((d) => `${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`.replace(/-[0-9a-f]{8}$/, '-<hash>')).sort();
+    const rbac = ['Role/rekey-system/rekey-reports-rotator', 'Role/reports/rekey-reports-rotator', 'RoleBinding/rekey-system/rekey-reports-rotator', 'RoleBinding/reports/rekey-reports-rotator', 'ServiceAccount/rekey-system/rekey-reports-rotator'];
+    expect(names(before)).toEqual([
+      'ConfigMap/rekey-system/rekey-reports-g1-plan',
+      'Job/rekey-system/rekey-reports-g1-activate-<hash>',
+      'Job/rekey-system/rekey-reports-g1-deliver-<hash>',
+      ...rbac.slice(0, 4),
+      'SealedSecret/rekey-system/rekey-reports-g1-staging',
+      'SealedSecret/reports/reports-s3',
+      rbac[4],
+    ]);
+    // generation 2 has a previous key: its retire Job revokes it
+    expect(names(after)).toEqual([
+      'ConfigMap/rekey-system/rekey-reports-g2-plan',
+      'Job/rekey-system/rekey-reports-g2-activate-<hash>',
+      'Job/rekey-system/rekey-reports-g2-deliver-<hash>',
+      'Job/rekey-system/rekey-reports-g2-retire-<hash>',
+      ...rbac.slice(0, 4),
+      'SealedSecret/rekey-system/rekey-reports-g2-staging',
+      'SealedSecret/reports/reports-s3',
+      rbac[4],
+    ]);
     const e = Ledger.load(join(dir, 'rekey.ledger.yaml')).get('reports')!;
     expect(e.previousAccessKeyId).toBe(ledgerBefore.get('reports')!.accessKeyId);
     expect(e.accessKeyId).not.toBe(e.previousAccessKeyId);
