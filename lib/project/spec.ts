@@ -353,7 +353,7 @@ export function parseSpecDocument(text: string, source: SpecSource = { file: 're
 /** Validates an already-parsed spec object (see parseSpec). */
 export function validateSpec(raw: unknown, source: SpecSource = { file: 'rekey.yaml' }): RekeySpec {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ValidationError(`${source.file} must be a mapping: got ${show(raw)}. Start from the example rekey.yaml.`, { code: 'SPEC_INVALID' });
+    throw new ValidationError(`${source.file} must be a mapping: got ${show(raw)}. Start from \`rekey init\`.`, { code: 'SPEC_INVALID' });
   }
   const result = specSchema.safeParse(raw);
   if (result.success) return result.data;
@@ -373,7 +373,7 @@ export function loadSpecDocument(path: string, displayName?: string): SpecDocume
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ValidationError(`${file} cannot be read: got ${code ?? String(e)}. Create it (see the example rekey.yaml) or point --dir at the project folder.`, {
+    throw new ValidationError(`${file} cannot be read: got ${code ?? String(e)}. Create it with \`rekey init\`, or point --dir at the project folder.`, {
       code: 'SPEC_MISSING',
       cause: e,
     });
@@ -414,16 +414,16 @@ function formatIssue(file: string, raw: unknown, issues: readonly z.core.$ZodIss
     value = String(path[path.length - 1] ?? '');
   }
   const field = String([...path].reverse().find((p) => typeof p === 'string') ?? 'it');
-  let [w, f] = message.includes(FIX) ? message.split(FIX) : [message.replace(/^Invalid input: /, ''), `Fix ${field} (see schema/rekey.schema.json).`];
+  let [w, f] = message.includes(FIX) ? message.split(FIX) : [message.replace(/^Invalid input: /, ''), `Fix ${field} (\`rekey schema\` prints every field).`];
   if (first.code === 'invalid_type' && !message.includes(FIX)) {
     w = `must be ${article(first.expected)}`;
-    f = `Give ${field} as ${article(first.expected)} (see schema/rekey.schema.json).`;
+    f = `Give ${field} as ${article(first.expected)} (\`rekey schema\` prints every field).`;
   }
   what = w!;
   fix = f!;
   if (value === undefined && first.code === 'invalid_type') {
     what = 'is required';
-    fix = `Add ${field} (see schema/rekey.schema.json).`;
+    fix = `Add ${field} (\`rekey schema\` prints every field).`;
   }
   const extra = issues.length > 1 ? ` (${issues.length - 1} more problem${issues.length > 2 ? 's' : ''} after this one)` : '';
   return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${show(value)}. ${fix}${extra}`;

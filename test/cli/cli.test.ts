@@ -279,7 +279,7 @@ describe('rekey check', () => {
     rmSync(join(dir, 'dist/components'), { recursive: true });
     const r = await cli(dir, ['check']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('rekey: error: dist/ is stale against rekey.yaml and rekey.ledger.yaml: got 4 differing files (ACCESS.md, components/jobs/kustomization.yaml, components/reports/kustomization.yaml, components/web/kustomization.yaml). Run `npm run synth` and commit dist/.\n');
+    expect(r.stderr).toBe('rekey: error: dist/ is stale against rekey.yaml and rekey.ledger.yaml: got 4 differing files (ACCESS.md, components/jobs/kustomization.yaml, components/reports/kustomization.yaml, components/web/kustomization.yaml). Run `rekey synth` and commit dist/.\n');
   });
 
   it('exits 1 on a ledger edited by hand', async () => {

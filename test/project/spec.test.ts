@@ -67,7 +67,7 @@ describe('parseSpec', () => {
 
   it('names a missing spec file and says how to fix it', () => {
     expect(() => loadSpec('/nonexistent/rekey.yaml', 'rekey.yaml')).toThrow(
-      'rekey.yaml cannot be read: got ENOENT. Create it (see the example rekey.yaml) or point --dir at the project folder.',
+      'rekey.yaml cannot be read: got ENOENT. Create it with `rekey init`, or point --dir at the project folder.',
     );
   });
 });

@@ -33,7 +33,7 @@ export async function check(options: CheckOptions): Promise<void> {
     const stale = diffTrees(out, join(dir, outdir));
     if (stale.length > 0) {
       const list = stale.slice(0, 5).join(', ') + (stale.length > 5 ? `, and ${stale.length - 5} more` : '');
-      throw new ValidationError(`${outdir}/ is stale against rekey.yaml and rekey.ledger.yaml: got ${stale.length} differing file${stale.length > 1 ? 's' : ''} (${list}). Run \`npm run synth\` and commit ${outdir}/.`, { code: 'DIST_STALE' });
+      throw new ValidationError(`${outdir}/ is stale against rekey.yaml and rekey.ledger.yaml: got ${stale.length} differing file${stale.length > 1 ? 's' : ''} (${list}). Run \`rekey synth\` and commit ${outdir}/.`, { code: 'DIST_STALE' });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
