@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -96,7 +96,7 @@ export async function acquireProjectLock(dir: string, options: LockOptions = {})
     }
     const waited = Date.now() - started;
     if (waited >= waitMs) throw new ProjectLockedError(holder, waited);
-    await new Promise((r) => setTimeout(r, Math.min(pollMs + Math.floor(Math.random() * pollMs), Math.max(1, waitMs - waited))));
+    await new Promise((r) => setTimeout(r, Math.min(pollMs + randomInt(pollMs + 1), Math.max(1, waitMs - waited))));
   }
 }
 
