@@ -1,18 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Ledger } from '../../lib/project/ledger.js';
-import { cli, removeProject, snapshotTree, tempProject } from '../support/project.js';
+import { cli, snapshotTree, projectsRemovedAfterEach } from '../support/project.js';
 
 const NOW = new Date('2026-11-01T10:00:00.000Z');
 const ID = 'LEGACYKEY0000000001';
-const dirs: string[] = [];
-const project = () => {
-  const d = tempProject();
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach(removeProject));
+const project = projectsRemovedAfterEach();
 
 describe('rekey adopt', () => {
   it('records an existing key; status shows it; the first rotation writes it as previousAccessKeyId of generation 1', async () => {

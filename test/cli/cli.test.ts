@@ -1,21 +1,15 @@
 import { SecretValue } from '../../lib/core/secret-value.js';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Ledger } from '../../lib/project/ledger.js';
 import { unseal } from '../../lib/project/seal.js';
 import { diffTrees } from '../../lib/project/synth.js';
 import { BAD_SPECS, caseText } from '../support/spec-cases.js';
-import { cli, PRIVATE_KEY, readManifests, recoverSecrets, removeProject, snapshotTree, tempProject } from '../support/project.js';
+import { cli, PRIVATE_KEY, readManifests, recoverSecrets, snapshotTree, projectsRemovedAfterEach } from '../support/project.js';
 
 const NOW = new Date('2026-11-01T10:00:00.000Z');
-const dirs: string[] = [];
-const project = (spec?: string) => {
-  const d = tempProject(spec);
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach(removeProject));
+const project = projectsRemovedAfterEach();
 
 /** A project with every credential rotated once. */
 async function rotated(): Promise<string> {

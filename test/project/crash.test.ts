@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { SWAP_STEPS, type SwapStep } from '../../lib/project/journal.js';
 import { Ledger } from '../../lib/project/ledger.js';
 import { rotateCredentials } from '../../lib/project/rotate.js';
-import { cli, removeProject, snapshotTree, tempProject } from '../support/project.js';
+import { cli, snapshotTree, projectsRemovedAfterEach } from '../support/project.js';
 
 /**
  * A kill at every step of a rotation's swap: each intermediate state is reported by
@@ -14,13 +14,7 @@ import { cli, removeProject, snapshotTree, tempProject } from '../support/projec
  */
 
 const NOW = new Date('2026-11-01T10:00:00.000Z');
-const dirs: string[] = [];
-const project = () => {
-  const d = tempProject();
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach(removeProject));
+const project = projectsRemovedAfterEach();
 
 /** `rekey rotate uploads` in a separate process that SIGKILLs itself at `step` (REKEY_CRASH_AT). */
 function rotateKilledAt(dir: string, step: SwapStep): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {

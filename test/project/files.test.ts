@@ -1,18 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readRegularFile, writeFileAtomic } from '../../lib/project/files.js';
-import { cli, removeProject, snapshotTree, tempProject } from '../support/project.js';
+import { cli, snapshotTree, projectsRemovedAfterEach } from '../support/project.js';
 
 const NOW = new Date('2026-11-01T10:00:00.000Z');
-const dirs: string[] = [];
-const project = () => {
-  const d = tempProject();
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach(removeProject));
+const project = projectsRemovedAfterEach();
 
 describe('writeFileAtomic', () => {
   it('keeps the mode of the file it replaces, and uses a random temp name that never follows a symlink', () => {

@@ -2,19 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Ledger } from '../../lib/project/ledger.js';
 import { acquireProjectLock, LOCK_DIR, ProjectLockedError, withProjectLock } from '../../lib/project/lock.js';
-import { cli, removeProject, snapshotTree, tempProject } from '../support/project.js';
+import { cli, snapshotTree, projectsRemovedAfterEach } from '../support/project.js';
 
 const NOW = new Date('2026-11-01T10:00:00.000Z');
-const dirs: string[] = [];
-const project = () => {
-  const d = tempProject();
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach(removeProject));
+const project = projectsRemovedAfterEach();
 
 /** `rekey rotate <credential> --output json` in a separate process (`tsx bin/rekey-dev.ts`, what `npx tsx` runs, without npx's start-up). */
 function rotateInProcess(dir: string, credential: string): Promise<{ code: number; stdout: string; stderr: string }> {

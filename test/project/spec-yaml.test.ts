@@ -1,19 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Ledger } from '../../lib/project/ledger.js';
 import { parseSpec } from '../../lib/project/spec.js';
-import { cli, removeProject, snapshotTree, tempProject } from '../support/project.js';
+import { cli, snapshotTree, projectsRemovedAfterEach } from '../support/project.js';
 
 const NOW = new Date('2026-11-01T10:00:00.000Z');
-const dirs: string[] = [];
-const project = () => {
-  const d = tempProject();
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach(removeProject));
+const project = projectsRemovedAfterEach();
 const FIXTURE = readFileSync(join(process.cwd(), 'test/fixtures/project/rekey.yaml'), 'utf8');
 const DOC = /document: \{.*\}/;
 

@@ -2,6 +2,7 @@ import { SecretValue } from '../../lib/core/secret-value.js';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { afterEach } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from '../../lib/cli/index.js';
 import { Ledger } from '../../lib/project/ledger.js';
@@ -20,6 +21,20 @@ export function tempProject(specText?: string): string {
 
 export function removeProject(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * `project(spec?)`: a throw-away copy of the fixture project, removed after each test. Call it
+ * once at the top level of a test file (it registers the afterEach there).
+ */
+export function projectsRemovedAfterEach(): (specText?: string) => string {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach(removeProject));
+  return (specText) => {
+    const d = tempProject(specText);
+    dirs.push(d);
+    return d;
+  };
 }
 
 /** Runs the CLI in-process and captures its output. */
