@@ -67,7 +67,16 @@ export interface CredentialModel {
   /** Every key of the target Secrets (aliases, then extra keys). */
   readonly secretKeys: readonly string[];
   readonly extraKeys: Readonly<Record<string, string>>;
-  readonly delivery: { readonly kind: 'sealed' | 'plain'; readonly scope?: 'strict' | 'namespace-wide' | 'cluster-wide' };
+  readonly delivery: {
+    readonly kind: 'sealed' | 'plain' | 'external' | 'csi';
+    readonly scope?: 'strict' | 'namespace-wide' | 'cluster-wide';
+    /** Store-held deliveries (external, csi): the store and remote key the targets pull from (references only). */
+    readonly remote?: {
+      readonly store: { readonly kind: 'SecretStore' | 'ClusterSecretStore'; readonly name: string };
+      readonly remoteKey: string;
+      readonly properties: { readonly accessKeyId: string; readonly secretAccessKey: string };
+    };
+  };
   readonly targets: readonly { readonly namespace: string; readonly secretName: string }[];
   readonly consumers: readonly ConsumerModel[];
   readonly rotationPolicy: { readonly mode: 'Manual' | 'TimeBased'; readonly intervalDays: number | null; readonly overlapSeconds: number };

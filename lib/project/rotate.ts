@@ -143,6 +143,10 @@ function newEntry(
   if (provider.kind === 'external') {
     throw new ValidationError(`rekey rotate credential ${cred.name} uses provider ${provider.name} of kind external: got external. Keys of an external provider are rotated by its owner; rekey only delivers them.`);
   }
+  const deliveryKind = cred.delivery.kind;
+  if (deliveryKind !== 'sealed' && deliveryKind !== 'plain') {
+    throw new ValidationError(`rekey rotate credential ${cred.name} has delivery ${deliveryKind}: got ${deliveryKind}. Store-held deliveries are not rotated from git in this release.`);
+  }
   const pair = drawKeyPair(provider.kind, random);
   const generation = (previous?.generation ?? 0) + 1;
   const stagingName = `rekey-${cred.name}-g${generation}-staging`;
@@ -151,7 +155,7 @@ function newEntry(
   const base = {
     generation,
     provider: provider.name,
-    delivery: cred.delivery.kind,
+    delivery: deliveryKind,
     accessKeyId: pair.accessKeyId,
     ...(previous ? { previousAccessKeyId: previous.accessKeyId } : adoptedAccessKeyId ? { previousAccessKeyId: adoptedAccessKeyId } : {}),
     rotatedAt: now.toISOString(),

@@ -34,6 +34,25 @@ export interface StagingRenderContext {
   readonly annotations: Readonly<Record<string, string>>;
 }
 
+/** An External Secrets Operator store (`external-secrets.io/v1`), by reference. */
+export interface StoreRef {
+  readonly kind: 'SecretStore' | 'ClusterSecretStore';
+  readonly name: string;
+}
+
+/**
+ * Where a store-held delivery (`external`, `csi`) keeps the pair its targets pull: one remote
+ * key with one property per half. A delivery that has one never carries key material in git:
+ * the activate Job obtains the pair in the cluster (plan `keySource: providerDrawn`), writes the
+ * staging Secret, and a per-generation PushSecret pushes that Secret to `store` under
+ * `remoteKey` (properties `accessKeyId` / `secretAccessKey`).
+ */
+export interface RemotePair {
+  readonly store: StoreRef;
+  readonly remoteKey: string;
+  readonly properties: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
 /** One problem with a ledger entry against the declared delivery; the caller adds where and the fix. */
 export interface LedgerMismatch {
   /** Ledger field, relative to the credential's entry (e.g. `certificateFingerprint`). */
@@ -47,9 +66,11 @@ export interface LedgerMismatch {
  * of these; nothing else in rekey branches on the delivery kind.
  */
 export interface DeliveryKind {
-  readonly kind: 'sealed' | 'plain';
+  readonly kind: 'sealed' | 'plain' | 'external' | 'csi';
   /** The sealing scope (sealed only). */
   readonly scope?: SealingScopeName;
+  /** Store-held deliveries only (external, csi): where the targets pull the pair from. */
+  readonly remote?: RemotePair;
   /** Problems with the chart-wide settings this delivery needs (a certificate fingerprint), or none. */
   chartProblem(fingerprint: string | undefined): string | undefined;
   /** A mismatch between a credential's ledger entry and this delivery, or none. */
