@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ExitCode, RekeyError, ValidationError } from '../core/errors.js';
 import { parseModel, type RekeyModel } from '../core/model.js';
+import { appLaunch, type AppLaunch } from './app-runner.js';
 import { APP_ERROR_PREFIX, LEDGER_ENV, MODEL_ONLY_ENV, MODEL_OUT_ENV, RekeyApp } from './app.js';
 import { commitWork, discardUncommitted, newWorkDir, recoverProject, type StepHook } from './journal.js';
 import { Ledger } from './ledger.js';
@@ -50,7 +51,8 @@ export async function synthesize(options: SynthesizeOptions): Promise<RekeyModel
   const work = mkdtempSync(join(tmpdir(), 'rekey-model-'));
   try {
     const modelFile = join(work, 'model.json');
-    const { code, stderr } = await run(config.app, dir, {
+    const launch = await appLaunch(dir, config.app);
+    const { code, stderr } = await run(launch, dir, {
       CDK8S_OUTDIR: options.modelOnly ? join(work, 'dist') : resolve(options.outdir),
       [LEDGER_ENV]: ledgerPath,
       [SPEC_ENV]: join(dir, 'rekey.yaml'),
@@ -76,9 +78,10 @@ export async function synthesize(options: SynthesizeOptions): Promise<RekeyModel
   }
 }
 
-function run(command: string, cwd: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+function run(launch: AppLaunch, cwd: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, { cwd, shell: true, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const options = { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] as ['ignore', 'ignore', 'pipe'] };
+    const child = launch.shell ? spawn(launch.command, { ...options, shell: true }) : spawn(launch.command, [...launch.args], options);
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (stderr += d));
