@@ -185,7 +185,7 @@ export async function changeLedger<T>(options: LedgerChangeOptions, command: str
       const work = newWorkDir(dir);
       try {
         const ledgerTmp = join(work, 'rekey.ledger.yaml');
-        ledger.save(ledgerTmp, { mode: modeOf(ledgerPath) });
+        ledger.withDeclared(model.credentials.map((c) => c.name)).save(ledgerTmp, { mode: modeOf(ledgerPath) });
         hook('ledger-written');
         await synthesize({ dir, outdir: join(work, 'dist'), ledgerPath: ledgerTmp, warn: options.warn });
         // The lock makes this hold; check anyway that nobody changed the ledger meanwhile (a run
