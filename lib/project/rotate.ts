@@ -179,7 +179,7 @@ export async function changeLedger<T>(options: LedgerChangeOptions, command: str
       for (const done of recoverProject(dir, hook)) warn(`rekey: ${done}`);
       const before = ledgerBytes(ledgerPath);
       const ledger0 = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
-      const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true }));
+      const model = options.model ?? (await synthesize({ dir, outdir: dir, modelOnly: true, ledger: ledger0 }));
       const { ledger, result } = change(ledger0, model);
       if (ledger === ledger0) return result; // nothing to change: nothing is written
       const work = newWorkDir(dir);
@@ -187,7 +187,7 @@ export async function changeLedger<T>(options: LedgerChangeOptions, command: str
         const ledgerTmp = join(work, 'rekey.ledger.yaml');
         ledger.withDeclared(model.credentials.map((c) => c.name)).save(ledgerTmp, { mode: modeOf(ledgerPath) });
         hook('ledger-written');
-        await synthesize({ dir, outdir: join(work, 'dist'), ledgerPath: ledgerTmp, warn: options.warn });
+        await synthesize({ dir, outdir: join(work, 'dist'), ledgerPath: ledgerTmp, ledger, warn: options.warn });
         // The lock makes this hold; check anyway that nobody changed the ledger meanwhile (a run
         // that does not take the lock, an editor): never swap over an update we did not read.
         if (!ledgerBytes(ledgerPath).equals(before)) {
