@@ -253,11 +253,15 @@ function readManifest(path: string): Manifest | undefined {
   }
 }
 
+/** The module type of the nearest package.json at or above `dir` (as Node and tsx decide it for main.ts). */
 function projectType(dir: string): string {
-  try {
-    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: string }).type ?? 'commonjs';
-  } catch {
-    return 'commonjs';
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      return (JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { type?: string }).type ?? 'commonjs';
+    } catch {
+      // no (readable) package.json here: look further up
+    }
+    if (dirname(d) === d) return 'commonjs';
   }
 }
 
