@@ -88,7 +88,8 @@ export function copyExample(p: ExampleProviders): string {
     }
   }
   if (p.switched) {
-    spec.providers.push({ name: p.switched.name, kind: p.switched.provider.kind, endpoint: p.switched.provider.endpoint, ...p.switched.provider.specFields, adminCredential: { secretName: p.switched.adminSecret } });
+    // rekey renders the provider pods' NetworkPolicy in its namespace (the test's radosgw runs outside the fake cluster)
+    spec.providers.push({ name: p.switched.name, kind: p.switched.provider.kind, endpoint: p.switched.provider.endpoint, ...p.switched.provider.specFields, namespace: 'storage', podSelector: { 'app.kubernetes.io/name': p.switched.name }, adminCredential: { secretName: p.switched.adminSecret } });
   }
   writeFileSync(join(dir, 'rekey.yaml'), stringify(spec));
   return dir;

@@ -107,6 +107,14 @@ export interface E2EOptions {
   readonly namespaces?: readonly string[];
   /** Target Secrets whose key IDs are recorded on every tick. @default [{ namespace: APP_NS, name: TARGET }] */
   readonly targets?: readonly { readonly namespace: string; readonly name: string }[];
+  /**
+   * The fake cluster's clock follows real time (it starts at the real time, and every tick catches
+   * up with it) instead of 1 s per tick from 2026-01-01: needed when a provider checks request
+   * times (the rotator's clock reads the cluster's). Slower: every wait of the rotation takes its
+   * real duration.
+   * @default - the provider's checksRequestTime
+   */
+  readonly realTimeClock?: boolean;
 }
 
 /** The admin Secret the rotator mounts (rekey.yaml `providers[].adminCredential`). */
@@ -141,11 +149,13 @@ export class E2E {
   public unsealReleasedAt = 0;
   readonly #namespaces: readonly string[];
   readonly #targets: readonly { readonly namespace: string; readonly name: string }[];
+  readonly #realTimeClock: boolean;
 
   public constructor(o: E2EOptions = {}) {
     this.provider = o.provider ?? new RustfsProvider();
     this.#namespaces = o.namespaces ?? ['default', 'storage', APP_NS];
     this.#targets = o.targets ?? [{ namespace: APP_NS, name: TARGET }];
+    this.#realTimeClock = o.realTimeClock ?? this.provider.checksRequestTime;
   }
 
   /** The in-process MinIO when the provider is the default `rustfs` one. */
@@ -167,6 +177,8 @@ export class E2E {
     const observer: Controller = {
       name: 'e2e-observer',
       step: (ctx) => {
+        // real-time clock: catch up with the machine (a loaded machine ticks less often than every 20 ms)
+        if (this.#realTimeClock && Date.now() > ctx.clock.nowMs()) ctx.clock.advance((Date.now() - ctx.clock.nowMs()) / 1000);
         this.pods.writeClock(ctx.clock.nowMs());
         const now = ctx.clock.nowMs();
         const hold = this.holdUnsealUntilStarted;
@@ -219,7 +231,8 @@ export class E2E {
     const sealed = this.set.sealedSecrets!;
     const gated: Controller = { name: 'sealed-secrets (gated)', step: (ctx) => (this.holdUnsealUntilStarted === null ? sealed.step(ctx) : undefined) };
     const controllers = [observer, ...this.set.all.map((c) => (c === sealed ? gated : c))];
-    this.kube = await startFakeKube({ namespaces: [...new Set([...this.#namespaces, ROTATOR_NS])], controllers });
+    const clock = this.#realTimeClock ? { start: new Date(), tickSeconds: 0.02 } : {};
+    this.kube = await startFakeKube({ namespaces: [...new Set([...this.#namespaces, ROTATOR_NS])], controllers, ...clock });
     this.pods.setKubeconfig(readFileSync(this.kube.kubeconfig(), 'utf8'));
     if (project) {
       this.dir = await project(this);
