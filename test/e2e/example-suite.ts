@@ -1,5 +1,6 @@
 /**
- * End to end with the repository's own example (rekey.yaml + main.ts; see example.ts): generation
+ * The suite of example-rustfs.test.ts and example-rgw.test.ts (two files, so jest runs them in
+ * parallel). End to end with the repository's own example (rekey.yaml + main.ts; see example.ts): generation
  * 1 of all four credentials drawn by `rekey rotate` and synced (its activate and deliver Jobs run
  * as real Node 24 processes), the Ilum workloads from dist/ and the Helm-rendered Airflow/Trino
  * workloads patched by dist/components (kubectl kustomize) rolled out; then `rekey rotate` again,
@@ -10,13 +11,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { res, type KubeObject, type Obj } from '../support/kube/index.js';
 import { rgwDescribeMode } from '../support/rgw.js';
-import { CONSUMERS_OF, copyExample, EXAMPLE_CREDENTIALS, EXAMPLE_NAMESPACES, helmConsumers, TARGET_OF, type ExampleCredential } from './example.js';
+import { CONSUMERS_OF, copyExample, EXAMPLE_NAMESPACES, helmConsumers, TARGET_OF, type ExampleCredential } from './example.js';
 import { E2E, prerequisites, ROTATOR_NS, syncOrder, workloadHealthy, type Manifest } from './harness.js';
-import { CephRgwProvider, RustfsProvider, type E2EProvider } from './providers.js';
+import { RustfsProvider, type E2EProvider } from './providers.js';
 
 const pre = prerequisites();
 
-interface Variant {
+export interface Variant {
   readonly title: string;
   /** ilum-platform moved to this provider (a second provider entry) */
   readonly switched?: () => E2EProvider;
@@ -33,7 +34,7 @@ function podsOf(e: E2E, w: { kind: string; namespace: string; name: string }): K
   return e.kube.registry.list(res('pods'), w.namespace).filter((p) => !p.metadata.deletionTimestamp && Object.entries(sel).every(([k, v]) => (p.metadata.labels as Record<string, string> | undefined)?.[k] === v));
 }
 
-function exampleSuite(v: Variant): void {
+export function exampleSuite(v: Variant): void {
   const mode = !pre ? 'skip' : v.switched ? rgwDescribeMode(`test/e2e/example.test.ts ${v.title} (real radosgw)`) : 'run';
   (mode === 'run' ? describe : describe.skip)(`the repository's example rotated end to end: ${v.title}`, () => {
     const rustfs = new RustfsProvider();
@@ -98,7 +99,7 @@ function exampleSuite(v: Variant): void {
     }, 1_500_000);
 
     afterAll(async () => {
-      console.log(`${e.report(realMs, `e2e example ${v.title}`)}\nphases (real time): ${phases.join(', ')}`);
+      console.log(`${e.report(realMs, `e2e example ${v.title}`).replace('; provider rustfs;', `; providers ${[rustfs, switched].filter(Boolean).map((p) => p!.kind).join(', ')};`)}\nphases (real time): ${phases.join(', ')}`);
       await e.close();
       await switched?.close();
     });
@@ -226,5 +227,3 @@ function exampleSuite(v: Variant): void {
   });
 }
 
-exampleSuite({ title: 'rustfs (in-process MinIO), all four credentials', rotate: EXAMPLE_CREDENTIALS });
-exampleSuite({ title: 'ilum-platform on ceph-rgw (real radosgw), rotated alone', switched: () => new CephRgwProvider(), rotate: ['ilum-platform'] });
