@@ -64,7 +64,8 @@ const ROOT = process.cwd();
 /** Copies the example into a temp folder, points its providers at the test's servers; returns the folder. */
 export function copyExample(p: ExampleProviders): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-e2e-example-'));
-  for (const f of ['main.ts', 'cdk8s.yaml', 'sealed-secrets.pem', 'tsconfig.json']) cpSync(join(ROOT, f), join(dir, f));
+  // package.json: its "type": "module" decides how main.ts is compiled and run
+  for (const f of ['main.ts', 'cdk8s.yaml', 'sealed-secrets.pem', 'tsconfig.json', 'package.json']) cpSync(join(ROOT, f), join(dir, f));
   // main.ts imports ./lib/index.js and runs under `npx tsx` (found in node_modules/.bin, never downloaded)
   for (const d of ['lib', 'imports', 'node_modules']) symlinkSync(join(ROOT, d), join(dir, d));
   const spec = parseYaml(readFileSync(join(ROOT, 'rekey.yaml'), 'utf8')) as {
