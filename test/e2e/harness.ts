@@ -17,7 +17,7 @@ import { unseal } from '../../lib/project/seal.js';
 import { node24 } from '../support/node24.js';
 import { defaultControllers, res, resourceForKind, startFakeKube, type Controller, type ControllerSet, type FakeKube, type KubeObject, type LoggedRequest, type Obj } from '../support/kube/index.js';
 import { cli, PRIVATE_KEY, readManifests, recoverSecrets, removeProject, tempProject } from '../support/project.js';
-import { PodProcesses, unshareProblem } from './pod-process.js';
+import { HARNESS_ENV, PodProcesses, unshareProblem } from './pod-process.js';
 import { RustfsProvider, type E2EProvider } from './providers.js';
 
 export const CRED = 'uploads';
@@ -107,6 +107,14 @@ export interface E2EOptions {
   readonly namespaces?: readonly string[];
   /** Target Secrets whose key IDs are recorded on every tick. @default [{ namespace: APP_NS, name: TARGET }] */
   readonly targets?: readonly { readonly namespace: string; readonly name: string }[];
+  /**
+   * The fake cluster's clock follows real time (it starts at the real time, and every tick catches
+   * up with it) instead of 1 s per tick from 2026-01-01: needed when a provider checks request
+   * times (the rotator's clock reads the cluster's). Slower: every wait of the rotation takes its
+   * real duration.
+   * @default - the provider's checksRequestTime
+   */
+  readonly realTimeClock?: boolean;
 }
 
 /** The admin Secret the rotator mounts (rekey.yaml `providers[].adminCredential`). */
@@ -141,11 +149,13 @@ export class E2E {
   public unsealReleasedAt = 0;
   readonly #namespaces: readonly string[];
   readonly #targets: readonly { readonly namespace: string; readonly name: string }[];
+  readonly #realTimeClock: boolean;
 
   public constructor(o: E2EOptions = {}) {
     this.provider = o.provider ?? new RustfsProvider();
     this.#namespaces = o.namespaces ?? ['default', 'storage', APP_NS];
     this.#targets = o.targets ?? [{ namespace: APP_NS, name: TARGET }];
+    this.#realTimeClock = o.realTimeClock ?? this.provider.checksRequestTime;
   }
 
   /** The in-process MinIO when the provider is the default `rustfs` one. */
@@ -160,12 +170,15 @@ export class E2E {
    */
   public async start(node: string, project?: (e: E2E) => string | Promise<string>): Promise<void> {
     await this.provider.start();
-    this.pods = new PodProcesses({ kube: () => this.kube, node24: node });
+    // the hang guard per process: a retire waiting out an overlap on a loaded machine takes minutes
+    this.pods = new PodProcesses({ kube: () => this.kube, node24: node, timeoutMs: 1_200_000 });
     const seenUid = new Map<string, string>();
     const terminating = new Set<string>();
     const observer: Controller = {
       name: 'e2e-observer',
       step: (ctx) => {
+        // real-time clock: catch up with the machine (a loaded machine ticks less often than every 20 ms)
+        if (this.#realTimeClock && Date.now() > ctx.clock.nowMs()) ctx.clock.advance((Date.now() - ctx.clock.nowMs()) / 1000);
         this.pods.writeClock(ctx.clock.nowMs());
         const now = ctx.clock.nowMs();
         const hold = this.holdUnsealUntilStarted;
@@ -218,7 +231,8 @@ export class E2E {
     const sealed = this.set.sealedSecrets!;
     const gated: Controller = { name: 'sealed-secrets (gated)', step: (ctx) => (this.holdUnsealUntilStarted === null ? sealed.step(ctx) : undefined) };
     const controllers = [observer, ...this.set.all.map((c) => (c === sealed ? gated : c))];
-    this.kube = await startFakeKube({ namespaces: [...new Set([...this.#namespaces, ROTATOR_NS])], controllers });
+    const clock = this.#realTimeClock ? { start: new Date(), tickSeconds: 0.02 } : {};
+    this.kube = await startFakeKube({ namespaces: [...new Set([...this.#namespaces, ROTATOR_NS])], controllers, ...clock });
     this.pods.setKubeconfig(readFileSync(this.kube.kubeconfig(), 'utf8'));
     if (project) {
       this.dir = await project(this);
@@ -229,8 +243,8 @@ export class E2E {
   }
 
   /** Creates the provider's admin Secret in the rotator namespace (as the platform team does once). */
-  public adminSecret(ref: AdminSecretRef): void {
-    const { accessKeyId, secretAccessKey } = this.provider.admin;
+  public adminSecret(ref: AdminSecretRef, provider: E2EProvider = this.provider): void {
+    const { accessKeyId, secretAccessKey } = provider.admin;
     this.adminSecrets.push(secretAccessKey);
     this.kube.apply({
       apiVersion: 'v1',
@@ -356,6 +370,36 @@ export class E2E {
 
   public logsOf(job: string): string {
     return this.pods.runs.filter((r) => r.pod.startsWith(`${ROTATOR_NS}/${job}-`)).map((r) => `--- ${r.pod} ${r.container} exit ${r.exitCode}\n${r.stdout}${r.stderr}`).join('\n');
+  }
+
+  /** The end-to-end log: the rotator's JSON lines (key IDs only), compact, one block per Job pod. */
+  public report(realMs: number, title: string): string {
+    const lines: string[] = [];
+    const runsOf = new Map<string, string[]>();
+    for (const r of this.pods?.runs ?? []) runsOf.set(r.pod, [...(runsOf.get(r.pod) ?? []), `${r.container} exit ${r.exitCode}`]);
+    for (const r of this.pods?.runs ?? []) {
+      const job = r.pod.replace(`${ROTATOR_NS}/`, '').replace(/-[a-z0-9]{5}$/, '');
+      const other: string[] = [];
+      for (const l of `${r.stdout}${r.stderr}`.split('\n').filter(Boolean)) {
+        let j: Record<string, unknown>;
+        try {
+          j = JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          other.push(/\[(DEP\d+)\]/.exec(l)?.[1] ?? (l.startsWith('(Use `node --trace') ? '' : l.slice(0, 160)));
+          continue;
+        }
+        const { ts, time, level, msg, ...rest } = j;
+        const keys = Object.entries(rest)
+          .filter(([k, v]) => v !== null && v !== undefined && !['credential', 'attempt', 'step', 'generation'].includes(k))
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ');
+        lines.push(`${String(ts ?? time ?? '').slice(11, 19)} ${job.replace(/^rekey-/, '')} ${level === 'info' ? '' : `${String(level)} `}${String(msg).replace(/^rotator \w+ for credential [\w-]+( generation \d+)?: /, '').slice(0, 120)}${keys ? ` {${keys.slice(0, 240)}}` : ''}`);
+      }
+      const nonJson = other.filter(Boolean);
+      if (r.container === 'rotator') lines.push(`         └ ${r.pod}: ${runsOf.get(r.pod)!.join(', ')}${nonJson.length ? `; non-JSON stderr: ${nonJson.join(', ')}` : ''}`);
+      else if (nonJson.length) lines.push(`         └ ${r.pod} ${r.container}: ${nonJson.join(', ')}`);
+    }
+    return `${title} (${realMs} ms real, fake clock ${this.kube ? new Date(this.kube.clock.nowMs()).toISOString() : '-'}; provider ${this.provider.kind}; harness env added: ${HARNESS_ENV.join(', ')})\n${lines.join('\n')}`;
   }
 
   public async close(): Promise<void> {

@@ -35,6 +35,11 @@ export interface E2EProvider {
   readonly endpoint: string;
   /** The admin pair the rotator reads from the admin Secret. */
   readonly admin: TestPair;
+  /**
+   * Whether the provider refuses requests signed too far from its own time (SigV4's 15 minutes):
+   * then the fake cluster's clock must follow real time, since the rotator's clock reads it.
+   */
+  readonly checksRequestTime: boolean;
   /** Extra fields of the rekey.yaml provider entry besides name, kind, endpoint and adminCredential. */
   readonly specFields: Readonly<Record<string, unknown>>;
   /** The identity rekey.yaml declares for a credential (unique per run at a shared provider). */
@@ -63,6 +68,7 @@ export async function s3Check(endpoint: string, accessKeyId: string, secretAcces
 /** `rustfs` through the in-process MinIO/RustFS server (test/support/minio-server.ts). */
 export class RustfsProvider implements E2EProvider {
   public readonly kind = 'rustfs';
+  public readonly checksRequestTime = false;
   public readonly admin: TestPair = { accessKeyId: 'e2eadminAAAA', secretAccessKey: 'e2e-admin-secret-Zq81xYt0pLm3' };
   public readonly specFields = {};
   public server!: FakeMinioServer;
@@ -108,6 +114,7 @@ export class RustfsProvider implements E2EProvider {
  */
 export class CephRgwProvider implements E2EProvider {
   public readonly kind = 'ceph-rgw';
+  public readonly checksRequestTime = true;
   public readonly specFields = { region: 'us-east-1' };
   public readonly run = randomBytes(3).toString('hex');
   public cluster!: RgwTestCluster;

@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { res, type Obj } from '../support/kube/index.js';
 import { APP_NS, consumers, CRED, E2E, prerequisites, ROTATOR_NS, TARGET, unauthorised, type Manifest, type RbacFinding } from './harness.js';
-import { HARNESS_ENV } from './pod-process.js';
 
 const pre = prerequisites();
 const d = pre ? describe : describe.skip;
@@ -72,33 +71,7 @@ d('rotation Jobs rendered by rekey rotate, run as the cluster would', () => {
   }, 900_000);
 
   afterAll(async () => {
-    // the end-to-end log: the rotator's JSON lines (key IDs only), compact
-    const lines: string[] = [];
-    const runsOf = new Map<string, string[]>();
-    for (const r of e.pods?.runs ?? []) runsOf.set(r.pod, [...(runsOf.get(r.pod) ?? []), `${r.container} exit ${r.exitCode}`]);
-    for (const r of e.pods?.runs ?? []) {
-      const job = r.pod.replace(`${ROTATOR_NS}/`, '').replace(/-[a-z0-9]{5}$/, '');
-      const other: string[] = [];
-      for (const l of `${r.stdout}${r.stderr}`.split('\n').filter(Boolean)) {
-        let j: Record<string, unknown>;
-        try {
-          j = JSON.parse(l) as Record<string, unknown>;
-        } catch {
-          other.push(/\[(DEP\d+)\]/.exec(l)?.[1] ?? (l.startsWith('(Use `node --trace') ? '' : l.slice(0, 160)));
-          continue;
-        }
-        const { ts, time, level, msg, ...rest } = j;
-        const keys = Object.entries(rest)
-          .filter(([k, v]) => v !== null && v !== undefined && !['credential', 'attempt', 'step', 'generation'].includes(k))
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-          .join(' ');
-        lines.push(`${String(ts ?? time ?? '').slice(11, 19)} ${job.replace(`rekey-${CRED}-`, '')} ${level === 'info' ? '' : `${String(level)} `}${String(msg).replace(/^rotator \w+ for credential \w+( generation \d+)?: /, '').slice(0, 120)}${keys ? ` {${keys.slice(0, 240)}}` : ''}`);
-      }
-      const nonJson = other.filter(Boolean);
-      if (r.container === 'rotator') lines.push(`         └ ${r.pod}: ${runsOf.get(r.pod)!.join(', ')}${nonJson.length ? `; non-JSON stderr: ${nonJson.join(', ')}` : ''}`);
-      else if (nonJson.length) lines.push(`         └ ${r.pod} ${r.container}: ${nonJson.join(', ')}`);
-    }
-    console.log(`e2e rotation log (${realMs} ms real, fake clock ${e.kube ? new Date(e.kube.clock.nowMs()).toISOString() : '-'}; harness env added: ${HARNESS_ENV.join(', ')})\n${lines.join('\n')}`);
+    console.log(e.report(realMs, 'e2e rotation log'));
     await e.close();
   });
 
