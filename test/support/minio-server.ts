@@ -82,6 +82,7 @@ export class FakeMinioServer {
   private server?: http.Server;
   private failAt?: { n: number; status: number };
   private loseReply?: string;
+  private applyLate?: { call: string; held?: () => Promise<void> };
   private counter = 0;
   private readonly opts: FakeMinioServerOptions;
 
@@ -135,6 +136,16 @@ export class FakeMinioServer {
     this.loseReply = call;
   }
 
+  /**
+   * "Applied late": the next admin request `<METHOD> <call>` gets no answer at all (the client
+   * times out) and is carried out only when the next request of the same call arrives, just
+   * before that one — what a client sees when a slow server applies a call after the client
+   * gave up on it and already looked (and found nothing).
+   */
+  public applyLateOf(call: string): void {
+    this.applyLate = { call };
+  }
+
   /** Requests that change state (everything but GET). */
   public mutations(): RecordedRequest[] {
     return this.requests.filter((r) => r.method !== 'GET');
@@ -159,6 +170,16 @@ export class FakeMinioServer {
     let plaintext: string | undefined;
     let accessKey: string | undefined;
     const op0 = isAdmin ? `${req.method} ${url.pathname.slice(ADMIN.length + 1)}` : undefined;
+    if (op0 !== undefined && this.applyLate?.call === op0) {
+      const late = this.applyLate;
+      if (!late.held) {
+        const silent = { writeHead: () => undefined, end: () => undefined } as unknown as http.ServerResponse;
+        late.held = () => this.handle(req, body, silent);
+        return; // never answered: the client times out
+      }
+      this.applyLate = undefined;
+      await late.held();
+    }
     const reply = (code: number, payload: Buffer | string, type: string): void => {
       status = code;
       if (op0 !== undefined && op0 === this.loseReply && code < 300) {

@@ -234,8 +234,15 @@ export class MinioAdminClient implements ProviderClient {
       return pair;
     }
     if (pair && (await this.existingKey(identity, pair)) === 'registered') return pair;
-    const created = await this.addServiceAccount(identity.name, pair, { operation: 'addKey', keyId: keyId ?? identity.name });
-    return pair ?? created;
+    try {
+      const created = await this.addServiceAccount(identity.name, pair, { operation: 'addKey', keyId: keyId ?? identity.name });
+      return pair ?? created;
+    } catch (e) {
+      // An earlier attempt of ours that timed out may have been applied after our look above:
+      // the server then refuses the add as a duplicate. Look again; our own pair counts as done.
+      if (pair && e instanceof ProviderError && e.status === 409 && (await this.existingKey(identity, pair)) === 'registered') return pair;
+      throw e;
+    }
   }
 
   public async listKeys(identity: IdentitySpec): Promise<KeyInfo[]> {

@@ -178,6 +178,21 @@ describe('MinioAdminClient provider contract', () => {
     );
   });
 
+  it('GIVEN an add-service-account that timed out and was applied after the re-run looked WHEN addKey runs again THEN the duplicate answer is checked and the own pair counts as registered', async () => {
+    const c = make({ timeoutMs: 300 });
+    await c.ensureIdentity(SA);
+    server.applyLateOf('PUT add-service-account');
+    const err = (await c.addKey(SA, KEY1).catch((e: unknown) => e)) as ProviderError;
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.code).toBe('PROVIDER_TIMEOUT');
+    expect(server.serviceAccounts.has(KEY1.accessKeyId)).toBe(false);
+    // the re-run looks (absent), adds, and the held first add lands just before it: 409
+    await expect(c.addKey(SA, KEY1)).resolves.toEqual(KEY1);
+    expect(server.serviceAccounts.get(KEY1.accessKeyId)).toEqual({ secretKey: 'fake-app-secret-one-1111', parent: 'app', status: 'on' });
+    // the held first add, applied late (200), then the re-run's own add refused as a duplicate (409)
+    expect(server.requests.filter((r) => r.path.endsWith('/add-service-account')).map((r) => r.status)).toEqual([200, 409]);
+  });
+
   it('GIVEN a server that sends headers and then trickles the body WHEN a call THEN the total deadline ends it with PROVIDER_TIMEOUT', async () => {
     const timers: NodeJS.Timeout[] = [];
     const trickle = http.createServer((_req, res) => {
