@@ -106,7 +106,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
   chart = at([], () => new RekeyChart(scope, id, {
     ...rest,
     ...(ledger ? { ledger } : {}),
-    ...(spec.sealing ? { sealing: { fingerprint: spec.sealing.fingerprint, certificate: spec.sealing.certificate } } : {}),
+    ...(spec.sealing ? { sealing: { fingerprint: spec.sealing.fingerprint, certificate: spec.sealing.certificate, previousFingerprints: spec.sealing.previousFingerprints } } : {}),
     rotator: {
       namespace: spec.rotator.namespace,
       createNamespace: spec.rotator.createNamespace,

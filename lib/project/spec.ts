@@ -291,6 +291,15 @@ const specObject = z.strictObject({
       fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
         error: m('must be a SHA-256 fingerprint like SHA256:<43 base64 characters>', 'Copy the fingerprint rekey or kubeseal prints for the certificate.'),
       }),
+      /** Fingerprints of the controller's earlier certificates whose sealed values stay valid until their next rotation (the controller keeps its old keys). @default [] */
+      previousFingerprints: z
+        .array(
+          z.string({ error: m('must be a string', 'Give each previous fingerprint as SHA256:<43 base64 characters>.') }).regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
+            error: m('must be a SHA-256 fingerprint like SHA256:<43 base64 characters>', 'Copy the fingerprint the ledger recorded (certificateFingerprint) for the earlier certificate.'),
+          }),
+          { error: m('must be a list', 'Give previousFingerprints as a list, e.g. [SHA256:...].') },
+        )
+        .optional(),
     })
     .optional(),
   rotator: rotatorSchema.default({ namespace: 'rekey-system', createNamespace: true }),
