@@ -5,6 +5,7 @@ import { iamPolicyDocument, yamlToJs } from './spec-yaml.js';
 import { z } from 'zod';
 import { ALIAS_PRESETS } from '../core/alias-set.js';
 import { formatPath, show, ValidationError, valueAt } from '../core/errors.js';
+import { FIX, formatIssues, problemsError } from './spec-problems.js';
 export { formatPath, show, valueAt };
 
 /**
@@ -18,8 +19,6 @@ export { formatPath, show, valueAt };
 export const SPEC_API_VERSION = 'rekey.dev/v1alpha1';
 export const SPEC_KIND = 'RekeyConfig';
 
-/** Separates "what is wrong" from "how to fix" inside a schema message. */
-const FIX = '\n';
 const m = (what: string, fix: string) => `${what}${FIX}${fix}`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -320,7 +319,7 @@ export type TargetSpec = CredentialSpec['targets'][number];
  * alias clashes, identity kinds per provider, …) live in the constructs, so a TypeScript app
  * gets every check rekey.yaml gets; `chartFromSpec` reports them with their rekey.yaml path.
  */
-const specSchema = specObject;
+export const specSchema = specObject;
 
 /** Where a spec came from, for error messages. */
 export interface SpecSource {
@@ -366,7 +365,8 @@ export function validateSpec(raw: unknown, source: SpecSource = { file: 'rekey.y
   }
   const result = specSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw new ValidationError(formatIssue(source.file, raw, result.error.issues), { code: 'SPEC_INVALID' });
+  const lines = formatIssues(source.file, raw, result.error.issues, specObject);
+  throw lines.length === 1 ? new ValidationError(lines[0]!, { code: 'SPEC_INVALID' }) : problemsError(source.file, lines, 'SPEC_INVALID');
 }
 
 /** Reads and validates a spec file. */
@@ -400,74 +400,6 @@ export function specJsonSchema(): Record<string, unknown> {
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
 }
-
-function formatIssue(file: string, raw: unknown, issues: readonly z.core.$ZodIssue[]): string {
-  const first = issues[0]!;
-  const path = [...first.path];
-  let what: string;
-  let fix: string;
-  let value: unknown;
-  if (first.code === 'unrecognized_keys') {
-    const key = first.keys[0]!;
-    const known = knownKeys(path);
-    what = `has unknown field "${key}"`;
-    value = key;
-    fix = `Remove it or fix its spelling${known.length ? ` (known fields: ${known.join(', ')})` : ''}.`;
-    return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${JSON.stringify(value)}. ${fix}`;
-  }
-  value = valueAt(raw, path);
-  let message = first.message;
-  if (first.code === 'invalid_key') {
-    // a record key failed its schema: report the key itself
-    message = first.issues[0]?.message ?? message;
-    value = String(path[path.length - 1] ?? '');
-  }
-  const field = String([...path].reverse().find((p) => typeof p === 'string') ?? 'it');
-  let [w, f] = message.includes(FIX) ? message.split(FIX) : [message.replace(/^Invalid input: /, ''), `Fix ${field} (\`rekey schema\` prints every field).`];
-  if (first.code === 'invalid_type' && !message.includes(FIX)) {
-    w = `must be ${article(first.expected)}`;
-    f = `Give ${field} as ${article(first.expected)} (\`rekey schema\` prints every field).`;
-  }
-  what = w!;
-  fix = f!;
-  if (value === undefined && first.code === 'invalid_type') {
-    what = 'is required';
-    fix = `Add ${field} (\`rekey schema\` prints every field).`;
-  }
-  const extra = issues.length > 1 ? ` (${issues.length - 1} more problem${issues.length > 2 ? 's' : ''} after this one)` : '';
-  return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${show(value)}. ${fix}${extra}`;
-}
-
-const KNOWN: Record<string, string[]> = {
-  '': Object.keys(specObject.shape),
-  providers: Object.keys(providerSchema.shape),
-  credentials: Object.keys(credentialSchema.shape),
-  'credentials.identity': Object.keys(identitySchema.shape),
-  'credentials.targets': Object.keys(targetSchema.shape),
-  'credentials.consumers': Object.keys(consumerSchema.shape),
-  'credentials.policy': Object.keys(policySchema.shape),
-  'providers.adminCredential': Object.keys(adminCredential.shape),
-  rotator: Object.keys(rotatorSchema.shape),
-  gitops: Object.keys(gitopsSchema.shape),
-  'rotator.deadlines': ['activateSeconds', 'deliverSeconds', 'retireSeconds', 'verifySeconds', 'kubeletRefreshSeconds'],
-  'rotator.apiServer': ['cidr', 'port'],
-  'providers.networkPolicy': ['enabled', 'allowFrom'],
-  'gitops.application': ['repoURL', 'path', 'targetRevision', 'name', 'namespace', 'project', 'server'],
-  'gitops.flux': ['name', 'namespace', 'sourceName', 'path', 'interval', 'timeout'],
-};
-
-function knownKeys(path: readonly (string | number | symbol)[]): string[] {
-  const shapeKey = path.filter((p) => typeof p === 'string').join('.');
-  return KNOWN[shapeKey] ?? [];
-}
-
-
-
-function article(expected: string): string {
-  const names: Record<string, string> = { array: 'a list', object: 'a mapping', record: 'a mapping', string: 'a string', number: 'a number', boolean: 'true or false', int: 'a whole number' };
-  return names[expected] ?? expected;
-}
-
 
 /** Resolves a path from the spec (e.g. the certificate) relative to the spec's folder. */
 export function resolveFrom(specDir: string, p: string): string {

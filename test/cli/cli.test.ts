@@ -158,7 +158,7 @@ describe('bad input never half-writes', () => {
   async function expectRefused(dir: string, args: string[], message: string) {
     const before = snapshotTree(dir);
     const r = await cli(dir, args, NOW);
-    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 1, stderr: `rekey: error: ${message}\n`, stdout: '' });
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 1, stderr: message.split('\n').map((line) => `rekey: error: ${line}\n`).join(''), stdout: '' });
     expect(snapshotTree(dir)).toEqual(before);
   }
 

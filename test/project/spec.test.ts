@@ -6,6 +6,7 @@ import { Testing } from 'cdk8s';
 import { Ledger } from '../../lib/project/ledger.js';
 import { chartFromSpec, chartFromSpecDocument } from '../../lib/project/spec-app.js';
 import { loadSpec, parseSpec, parseSpecDocument, specJsonSchema, validateSpec } from '../../lib/project/spec.js';
+import { MAX_PROBLEMS } from '../../lib/project/spec-problems.js';
 import { entry } from '../constructs/fixtures.js';
 import { BAD_SPECS, baseSpec, caseText } from '../support/spec-cases.js';
 
@@ -43,13 +44,15 @@ describe('parseSpec', () => {
   // The shape is checked by the schema, the cross-field rules by the constructs the spec
   // becomes: both report the rekey.yaml field path.
   const build = (text: string) => chartFromSpecDocument(Testing.app(), 'rekey', parseSpecDocument(text), () => undefined);
-  it.each(BAD_SPECS.map((c) => [c.name, c] as const))('rejects %s with one exact line', (_name, c) => {
+  it.each(BAD_SPECS.map((c) => [c.name, c] as const))('rejects %s with one exact line per problem', (_name, c) => {
     expect(() => build(caseText(c))).toThrow(c.message);
     try {
       build(caseText(c));
     } catch (e) {
       expect((e as Error).message).toBe(c.message);
-      expect((e as Error).message).not.toContain('\n');
+      const lines = (e as Error).message.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(MAX_PROBLEMS + 1);
+      for (const line of lines) expect(line).toMatch(/^(rekey\.yaml |… and \d+ more problems in rekey\.yaml: )/);
       expect((e as { exitCode?: number }).exitCode).toBe(1);
     }
   });
