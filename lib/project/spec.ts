@@ -5,6 +5,7 @@ import { iamPolicyDocument, yamlToJs } from './spec-yaml.js';
 import { z } from 'zod';
 import { ALIAS_PRESETS } from '../core/alias-set.js';
 import { formatPath, show, ValidationError, valueAt } from '../core/errors.js';
+import { withDocs } from './spec-docs.js';
 import { FIX, formatIssues, problemsError } from './spec-problems.js';
 export { formatPath, show, valueAt };
 
@@ -392,11 +393,12 @@ export function loadSpecDocument(path: string, displayName?: string): SpecDocume
 
 /** The JSON Schema of rekey.yaml, for editor completion (yaml-language-server). */
 export function specJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(specObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = withDocs(z.toJSONSchema(specObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>);
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://rekey.dev/schema/rekey.schema.json',
     title: 'rekey.yaml (rekey.dev/v1alpha1 RekeyConfig)',
+    description: 'A rekey project: the storage providers, the credentials rekey rotates, where each is delivered and who reads it. Every field is described in lib/project/spec-docs.ts.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
 }
