@@ -106,6 +106,10 @@ describe('sealing-certificate renewal (sealing.previousFingerprints)', () => {
       expect([args, await cli(dir, args, NOW)]).toEqual([args, { code: 1, stdout: '', stderr: line('uploads', 'none') }]);
     }
     expect(snapshotTree(dir)).toEqual(before);
+    // status still answers, and says which credentials are sealed for a certificate the spec does not trust
+    const json = JSON.parse((await cli(dir, ['status', '--output', 'json'], NOW)).stdout);
+    expect(json.map((x: any) => [x.credential, x.sealedFor])).toEqual([['reports', 'unknown'], ['uploads', 'unknown']]);
+    expect((await cli(dir, ['status'], NOW)).stdout).toMatch(/\nuploads .* ok +unknown SHA256:sYSaGDLp… +CronJob/);
     // a list that trusts another certificate only is named in the error
     const other = 'SHA256:' + 'Q'.repeat(43);
     pinRenewed(dir, [other]);
