@@ -119,6 +119,13 @@ const MUTATIONS: Record<string, Mutation> = {
     return t.slice(0, i) + pick([':', '-', '&a ', '*a', '\t', '{', '[', '"', "'", '#', '%', '@', '`', '|', '>', '\u0000', '\ufeff'], r) + t.slice(i);
   },
   truncate: (t, r) => t.slice(0, Math.floor(r() * t.length)),
+  'misspell a key (swap two letters)': (t, r) => {
+    const keys = [...t.matchAll(/([A-Za-z]{4,}):/g)];
+    const k = pick(keys, r);
+    const i = 1 + Math.floor(r() * (k[1]!.length - 2));
+    const w = k[1]!;
+    return t.slice(0, k.index) + w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2) + t.slice(k.index! + w.length);
+  },
   'policy document edit': (t, r) =>
     t.replace(
       /document: \{.*\}/,
