@@ -267,12 +267,16 @@ export class RekeyChart extends Chart {
     this.noticePreviousCertificates();
   }
 
-  /** One line naming the credentials still sealed for a trusted previous certificate (they move at their next rotation). */
+  /** One line naming the credentials still sealed for a trusted previous certificate (they move at their next rotation), one naming trusted fingerprints no credential uses. */
   private noticePreviousCertificates(): void {
     if (this.noticedPrevious) return;
     this.noticedPrevious = true;
     const previous = this.sealing?.previousFingerprints ?? [];
     const names = this._credentials.filter((c) => c.entry?.certificateFingerprint !== undefined && previous.includes(c.entry.certificateFingerprint)).map((c) => c.name);
+    const unused = previous.filter((fp) => !this._credentials.some((c) => c.entry?.certificateFingerprint === fp));
+    if (unused.length > 0) {
+      this.warn(`rekey: sealing.previousFingerprints ${unused.join(', ')} ${unused.length === 1 ? 'is' : 'are'} used by no credential any more: remove ${unused.length === 1 ? 'it' : 'them'}.`);
+    }
     if (names.length === 0) return;
     this.warn(
       `rekey: ${names.length === 1 ? 'credential' : 'credentials'} ${names.sort().join(', ')} ${names.length === 1 ? 'is' : 'are'} sealed for a previous certificate (sealing.previousFingerprints): ` +

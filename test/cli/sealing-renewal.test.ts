@@ -93,6 +93,9 @@ describe('sealing-certificate renewal (sealing.previousFingerprints)', () => {
     const table = (await cli(dir, ['status'], NOW)).stdout;
     expect(table).toMatch(/\nreports .* manual +previous SHA256:sYSaGDLp… +Job\/reports\/backfill, /);
     expect(table).toMatch(/\nuploads .* ok +current +CronJob\/jobs\/cleanup/);
+    // once the last credential moved, synth says the old fingerprint can go
+    expect((await cli(dir, ['rotate', 'reports'], NOW)).code).toBe(0);
+    expect((await cli(dir, ['synth'], NOW)).stderr.split('\n')[0]).toBe(`rekey: sealing.previousFingerprints ${A} is used by no credential any more: remove it.`);
   });
 
   it('GIVEN values sealed with A WHEN the project is pinned to B without trusting A THEN synth, check and rotate refuse with the exact line, and nothing changes', async () => {

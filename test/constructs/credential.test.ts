@@ -358,6 +358,13 @@ describe('sealing certificate renewal', () => {
     expect(renewedChart.toModel()[0]!.sealing).toEqual({ certificate: null, fingerprint: 'SHA256:' + 'B'.repeat(43), previousFingerprints: [FINGERPRINT] });
   });
 
+  it('GIVEN a trusted previous fingerprint no credential is sealed for WHEN synthesized THEN one line says to remove it', () => {
+    const warnings: string[] = [];
+    const other = 'SHA256:' + 'C'.repeat(43);
+    Testing.synth(chartWith({ fingerprint: FINGERPRINT, previousFingerprints: [other] }, warnings));
+    expect(warnings).toEqual([`rekey: sealing.previousFingerprints ${other} is used by no credential any more: remove it.`]);
+  });
+
   it('GIVEN no previousFingerprints WHEN modelled THEN the list is empty (@default none)', () => {
     expect(chartWith({ fingerprint: FINGERPRINT }, []).toModel()[0]!.sealing!.previousFingerprints).toEqual([]);
   });
