@@ -104,7 +104,7 @@ function help(): string {
 
 /**
  * Runs the CLI and returns its exit code. The one error policy: a RekeyError prints one line
- * (`rekey: error: ...`) and its exit code; anything else is an internal error (exit 3).
+ * per problem (`rekey: error: ...`) and its exit code; anything else is an internal error (exit 3).
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -135,7 +135,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return await (await command.load()).run({ ...parsed, dir, io });
   } catch (e) {
     if (e instanceof RekeyError) {
-      io.stderr(`rekey: error: ${e.message}\n`);
+      // one line per problem (a spec may have several), each with the prefix
+      io.stderr(e.message.split('\n').map((line) => `rekey: error: ${line}\n`).join(''));
       return e.exitCode;
     }
     io.stderr(`rekey: internal error, please report it with this output: ${(e as Error)?.stack ?? String(e)}\n`);

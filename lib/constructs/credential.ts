@@ -459,7 +459,9 @@ export class Credential extends Construct {
       })),
       rotationPolicy: { mode: this.rotationPolicy.mode, intervalDays: this.rotationPolicy.intervalDays ?? null, overlapSeconds: this.rotationPolicy.overlapSeconds },
       rotatorNamespace: this.chart.rotatorNamespace,
-      sealing: this.chart.sealing ? { certificate: this.chart.sealing.certificate ?? null, fingerprint: this.chart.sealing.fingerprint } : null,
+      sealing: this.chart.sealing
+        ? { certificate: this.chart.sealing.certificate ?? null, fingerprint: this.chart.sealing.fingerprint, previousFingerprints: [...(this.chart.sealing.previousFingerprints ?? [])] }
+        : null,
     };
   }
 
@@ -583,8 +585,8 @@ export class Credential extends Construct {
     if (entry.delivery !== this.delivery.kind) {
       throw this.ledgerError(entry, 'delivery', `was ${entry.delivery}, the spec says ${this.delivery.kind}`, entry.delivery, fix);
     }
-    const m = this.delivery._impl.entryMismatch(entry, this.chart.sealing?.fingerprint);
-    if (m) throw this.ledgerError(entry, m.field, m.what, m.value, fix);
+    const m = this.delivery._impl.entryMismatch(entry, this.chart.sealing?.fingerprint, this.chart.sealing?.previousFingerprints ?? []);
+    if (m) throw this.ledgerError(entry, m.field, m.what, m.value, m.otherFix ? `${fix.replace(/\.$/, '')}, or ${m.otherFix}.` : fix);
     const profile = this.aliases.find((a) => a.credentialsFile)?.profile;
     if (profile !== undefined && entry.credentialsFileProfile !== profile) {
       throw this.ledgerError(entry, 'credentialsFileProfile', `does not match the aws-credentials-file alias profile ${profile}`, entry.credentialsFileProfile, fix);

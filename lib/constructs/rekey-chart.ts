@@ -31,7 +31,20 @@ export interface SealingOptions {
    * @default - none: `rekey rotate` refuses sealed credentials of this chart
    */
   readonly certificate?: string;
+  /**
+   * Fingerprints of the controller's earlier certificates that are still trusted. The
+   * sealed-secrets controller renews its sealing key every 30 days and keeps the old keys for
+   * decryption, so values sealed with an earlier certificate still unseal: a ledger entry
+   * sealed for one of these stays valid (synthesis and `rekey check` accept it) until the
+   * credential's next rotation, which seals with the current certificate only. Remove a
+   * fingerprint once `rekey status` shows no credential sealed for it.
+   * @default - none: every sealed value must match `fingerprint`
+   */
+  readonly previousFingerprints?: readonly string[];
 }
+
+/** The form of a sealing certificate fingerprint (`SHA256:` and 43 base64 characters). */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
 /** Props of `RekeyChart`. */
 export interface RekeyChartProps extends ChartProps {
@@ -95,6 +108,7 @@ export class RekeyChart extends Chart {
   public readonly gitops: GitOps;
   private readonly bundleSource?: RotatorBundleSource;
   private infraRendered = false;
+  private noticedPrevious = false;
   private readonly _credentials: Credential[] = [];
   private readonly warnedPlain = new Set<string>();
   private readonly warn: (message: string) => void;
@@ -106,6 +120,7 @@ export class RekeyChart extends Chart {
     this.ledger = props.ledger ?? (this.node.tryGetContext(LEDGER_CONTEXT) as ILedger | undefined) ?? EMPTY_LEDGER;
     this.sealing = props.sealing;
     const fail = chartFail(this.node.path, this);
+    checkPreviousFingerprints(props.sealing, fail);
     if (props.rotatorNamespace !== undefined && props.rotator?.namespace !== undefined && props.rotatorNamespace !== props.rotator.namespace) {
       fail(['rotatorNamespace'], 'contradicts rotator.namespace', props.rotatorNamespace, 'Give the namespace once, as rotator.namespace.');
     }
@@ -249,6 +264,24 @@ export class RekeyChart extends Chart {
   public _render(): void {
     this.renderInfra();
     for (const c of this._credentials) c._render();
+    this.noticePreviousCertificates();
+  }
+
+  /** One line naming the credentials still sealed for a trusted previous certificate (they move at their next rotation), one naming trusted fingerprints no credential uses. */
+  private noticePreviousCertificates(): void {
+    if (this.noticedPrevious) return;
+    this.noticedPrevious = true;
+    const previous = this.sealing?.previousFingerprints ?? [];
+    const names = this._credentials.filter((c) => c.entry?.certificateFingerprint !== undefined && previous.includes(c.entry.certificateFingerprint)).map((c) => c.name);
+    const unused = previous.filter((fp) => !this._credentials.some((c) => c.entry?.certificateFingerprint === fp));
+    if (unused.length > 0) {
+      this.warn(`rekey: sealing.previousFingerprints ${unused.join(', ')} ${unused.length === 1 ? 'is' : 'are'} used by no credential any more: remove ${unused.length === 1 ? 'it' : 'them'}.`);
+    }
+    if (names.length === 0) return;
+    this.warn(
+      `rekey: ${names.length === 1 ? 'credential' : 'credentials'} ${names.sort().join(', ')} ${names.length === 1 ? 'is' : 'are'} sealed for a previous certificate (sealing.previousFingerprints): ` +
+        `still valid, ${names.length === 1 ? 'it moves' : 'each moves'} to the current certificate ${this.sealing!.fingerprint} at its next rotation (\`rekey status\` shows each credential's certificate).`,
+    );
   }
 
   /** Where a credential came from in rekey.yaml, if it did. @internal */
@@ -265,4 +298,19 @@ export class RekeyChart extends Chart {
   public toModel(): CredentialModel[] {
     return this._credentials.map((c) => c.toModel());
   }
+}
+
+/** Each previous fingerprint well-formed, listed once, and not the current one. */
+function checkPreviousFingerprints(sealing: SealingOptions | undefined, fail: ReturnType<typeof chartFail>): void {
+  const previous = sealing?.previousFingerprints ?? [];
+  previous.forEach((fp, i) => {
+    const field = ['sealing', 'previousFingerprints', i];
+    if (typeof fp !== 'string' || !FINGERPRINT.test(fp)) {
+      fail(field, 'must be a SHA-256 fingerprint like SHA256:<43 base64 characters>', fp, 'Copy the fingerprint the ledger recorded (certificateFingerprint) for the earlier certificate.');
+    }
+    if (fp === sealing!.fingerprint) {
+      fail(field, 'is the current sealing fingerprint', fp, 'Remove it from previousFingerprints: values sealed with the current certificate are always valid.');
+    }
+    if (previous.indexOf(fp) !== i) fail(field, 'is listed twice', fp, 'List every previous fingerprint once.');
+  });
 }

@@ -81,8 +81,12 @@ export interface CredentialModel {
   readonly consumers: readonly ConsumerModel[];
   readonly rotationPolicy: { readonly mode: 'Manual' | 'TimeBased'; readonly intervalDays: number | null; readonly overlapSeconds: number };
   readonly rotatorNamespace: string;
-  /** The sealing certificate (path relative to the project) and its pinned fingerprint; null without sealed delivery. */
-  readonly sealing: { readonly certificate: string | null; readonly fingerprint: string } | null;
+  /**
+   * The sealing certificate (path relative to the project), its pinned fingerprint, and the
+   * earlier certificates' fingerprints whose sealed values stay valid until the next rotation
+   * (absent from models of older rekey versions: read as none); null without sealed delivery.
+   */
+  readonly sealing: { readonly certificate: string | null; readonly fingerprint: string; readonly previousFingerprints?: readonly string[] } | null;
 }
 
 export interface RekeyModel {

@@ -173,7 +173,7 @@ export function markCredentials(text: string, names: readonly string[]): string 
 export const APP_ERROR_PREFIX = 'rekey: error: ';
 
 /**
- * Runs a cdk8s app body: a rekey error is printed as one line (`rekey: error: ...`) and the
+ * Runs a cdk8s app body: a rekey error is printed as one line per problem (`rekey: error: ...`) and the
  * process exits with its code; anything else is an internal error (exit 3) with its stack.
  */
 export function runApp(body: () => void): void {
@@ -181,7 +181,7 @@ export function runApp(body: () => void): void {
     body();
   } catch (e) {
     if (e instanceof RekeyError) {
-      process.stderr.write(`${APP_ERROR_PREFIX}${e.message}\n`);
+      process.stderr.write(e.message.split('\n').map((line) => `${APP_ERROR_PREFIX}${line}\n`).join(''));
       process.exit(e.exitCode);
     }
     process.stderr.write(`rekey: internal error (please report it): ${(e as Error)?.stack ?? String(e)}\n`);

@@ -39,7 +39,7 @@ export function projectFingerprint(dir: string, version: string): string | undef
 
 /** What `rekey status` reads from the ledger (identifiers only), cached with the model so a warm status parses no YAML. */
 export interface LedgerSummary {
-  readonly entries: Readonly<Record<string, { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true }>>;
+  readonly entries: Readonly<Record<string, { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true; readonly certificateFingerprint?: string }>>;
   readonly adopted: Readonly<Record<string, { readonly accessKeyId: string }>>;
 }
 

@@ -11,6 +11,7 @@ import { RotationPolicy } from '../constructs/rotation-policy.js';
 import { Workload } from '../constructs/workload.js';
 import { Ledger } from './ledger.js';
 import { loadSpecDocument, type RekeySpec, type SpecDocument } from './spec.js';
+import { SpecProblems } from './spec-problems.js';
 
 /** Set by the rekey CLI: the spec file the app reads. */
 export const SPEC_ENV = 'REKEY_SPEC';
@@ -82,31 +83,38 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
   const { spec, raw = spec, file = 'rekey.yaml', ledger, ...rest } = options;
   const located = (path: FieldPath, e: FieldError): ValidationError =>
     new ValidationError(`${file} ${formatPath(path) || '(top level)'} ${e.problem.what}: got ${show(valueAt(raw, path))}. ${e.problem.fix}`, { code: e.code, cause: e });
-  /** Runs `body`; a FieldError it throws is re-told at `base` + its field in rekey.yaml. */
+  // Every problem is collected (one line each, up to a cap) where the rest can still be checked:
+  // per provider, per credential and per consumer. A chart-wide problem is reported once.
+  const problems = new SpecProblems(file);
   let chart: RekeyChart | undefined;
-  const at = <T>(base: FieldPath, body: () => T): T => {
+  /** Runs `body`; a FieldError it throws is re-told at `base` + its field in rekey.yaml and collected. */
+  const at = <T>(base: FieldPath, body: () => T): T | undefined => {
     try {
       return body();
     } catch (e) {
+      if (!(e instanceof FieldError)) throw e;
       // A chart-wide problem (sealing) is at the top of rekey.yaml, not under the credential.
-      if (e instanceof FieldError) throw located(e.subject !== undefined && e.subject === chart ? [...e.problem.field] : [...base, ...e.problem.field], e);
-      throw e;
+      const chartWide = e.subject !== undefined && e.subject === chart;
+      const path = chartWide ? [...e.problem.field] : [...base, ...e.problem.field];
+      problems.add(located(path, e), chartWide ? `chart ${formatPath(path)}` : undefined);
+      return undefined;
     }
   };
+  const report = (path: FieldPath, what: string, value: unknown, fix: string) => problems.add(located(path, new FieldError(file, { field: [], what, value, fix })));
 
-  const gitopsOf = (sp: RekeySpec): GitOps => {
+  const gitopsOf = (sp: RekeySpec): GitOps | undefined => {
     const g = sp.gitops;
-    const wrong = (field: string, tool: string) =>
-      located(['gitops', field], new FieldError(file, { field: [], what: `only applies to tool ${tool}`, value: g[field as 'flux'], fix: `Remove gitops.${field}, or set gitops.tool: ${tool}.` }));
-    if (g.application && g.tool !== 'argocd') throw wrong('application', 'argocd');
-    if (g.flux && g.tool !== 'flux') throw wrong('flux', 'flux');
+    const wrong = (field: string, tool: string) => report(['gitops', field], `only applies to tool ${tool}`, g[field as 'flux'], `Remove gitops.${field}, or set gitops.tool: ${tool}.`);
+    if (g.application && g.tool !== 'argocd') wrong('application', 'argocd');
+    if (g.flux && g.tool !== 'flux') wrong('flux', 'flux');
     if (g.tool === 'flux') return at(['gitops', 'flux'], () => GitOps.flux(g.flux));
     return at(['gitops'], () => (g.tool === 'plain' ? GitOps.plain() : GitOps.argoCd(g.application ? { application: g.application } : {})));
   };
+  const gitops = gitopsOf(spec);
   chart = at([], () => new RekeyChart(scope, id, {
     ...rest,
     ...(ledger ? { ledger } : {}),
-    ...(spec.sealing ? { sealing: { fingerprint: spec.sealing.fingerprint, certificate: spec.sealing.certificate } } : {}),
+    ...(spec.sealing ? { sealing: { fingerprint: spec.sealing.fingerprint, certificate: spec.sealing.certificate, previousFingerprints: spec.sealing.previousFingerprints } } : {}),
     rotator: {
       namespace: spec.rotator.namespace,
       createNamespace: spec.rotator.createNamespace,
@@ -116,15 +124,20 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
       jobGraceSeconds: spec.rotator.jobGraceSeconds,
       deadlines: spec.rotator.deadlines,
     },
-    gitops: gitopsOf(spec),
+    ...(gitops ? { gitops } : {}),
   }));
+  // without the chart nothing else can be checked: report what was found so far
+  if (!chart) problems.throwIfAny();
   const providersScope = new Construct(chart!, 'providers');
   const providers = new Map<string, Provider>();
+  /** Providers that have a problem of their own: their credentials are checked once it is fixed. */
+  const brokenProviders = new Set<string>();
   spec.providers.forEach((p, i) => {
-    if (providers.has(p.name)) {
-      throw located(['providers', i, 'name'], new FieldError(file, { field: [], what: 'is a duplicate provider name', value: p.name, fix: 'Give every provider a unique name.' }));
+    if (providers.has(p.name) || brokenProviders.has(p.name)) {
+      report(['providers', i, 'name'], 'is a duplicate provider name', p.name, 'Give every provider a unique name.');
+      return;
     }
-    providers.set(p.name, at(['providers', i], () => new Provider(providersScope, p.name, {
+    const provider = at(['providers', i], () => new Provider(providersScope, p.name, {
       name: p.name,
       kind: p.kind,
       endpoint: p.endpoint,
@@ -134,22 +147,27 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
       port: p.port,
       adminCredential: p.adminCredential,
       networkPolicy: p.networkPolicy,
-    })));
+    }));
+    if (provider) providers.set(p.name, provider);
+    else brokenProviders.add(p.name);
   });
 
   const credentials = new Map<string, Credential>();
   spec.credentials.forEach((c, i) => {
     const base = ['credentials', i] as const;
     if (chart!.node.tryFindChild(c.name)) {
-      throw located([...base, 'name'], new FieldError(file, { field: [], what: 'is a duplicate credential name', value: c.name, fix: 'Give every credential a unique name.' }));
+      report([...base, 'name'], 'is a duplicate credential name', c.name, 'Give every credential a unique name.');
+      return;
     }
     const provider = providers.get(c.provider);
     if (!provider) {
-      throw located([...base, 'provider'], new FieldError(file, { field: [], what: 'names no provider', value: c.provider, fix: `Use one of: ${[...providers.keys()].join(', ')}.` }));
+      if (!brokenProviders.has(c.provider)) report([...base, 'provider'], 'names no provider', c.provider, `Use one of: ${[...providers.keys(), ...brokenProviders].join(', ')}.`);
+      return;
     }
     const delivery = at([...base, 'delivery'], () =>
       c.delivery.kind === 'sealed' ? Delivery.sealed({ scope: c.delivery.scope }) : Delivery.plain({ acknowledgeInsecure: c.delivery.acknowledgeInsecure }),
     );
+    if (!delivery) return;
     const cred = at(base, () => new Credential(chart!, c.name, {
       name: c.name,
       provider,
@@ -164,13 +182,24 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
           ? RotationPolicy.timeBased({ intervalDays: c.rotationPolicy.intervalDays, overlapSeconds: c.rotationPolicy.overlapSeconds })
           : RotationPolicy.manual({ overlapSeconds: c.rotationPolicy.overlapSeconds }),
     }));
+    if (!cred) return;
     chart!._setSpecLocation(cred, `${file} ${formatPath(base)}`);
     const consumerIndex = new Map<string, number>();
+    /** Each consumer's problem, reported in the order of rekey.yaml once all are known. */
+    const consumerProblems = new Map<number, ValidationError>();
+    const consumerAt = (j: number, body: () => unknown) => {
+      try {
+        return body();
+      } catch (e) {
+        if (!(e instanceof FieldError)) throw e;
+        if (!consumerProblems.has(j)) consumerProblems.set(j, located([...base, 'consumers', j, ...e.problem.field], e));
+        return undefined;
+      }
+    };
     c.consumers.forEach((w, j) => {
-      const cbase = [...base, 'consumers', j];
       consumerIndex.set(`consumer ${w.kind} ${w.namespace}/${w.name}`, j);
-      const workload = at(cbase, () => Workload.fromName(w.kind, w.name, { namespace: w.namespace, updateStrategy: w.updateStrategy, component: w.component }));
-      at(cbase, () => cred.consumedBy(workload, { env: w.env, envFrom: w.envFrom, file: w.file, secretName: w.secretName }));
+      const workload = consumerAt(j, () => Workload.fromName(w.kind, w.name, { namespace: w.namespace, updateStrategy: w.updateStrategy, component: w.component })) as ReturnType<typeof Workload.fromName> | undefined;
+      if (workload) consumerAt(j, () => cred.consumedBy(workload, { env: w.env, envFrom: w.envFrom, file: w.file, secretName: w.secretName }));
     });
     // Problems only the complete set of targets shows, with the consumer's rekey.yaml path.
     try {
@@ -178,11 +207,13 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
     } catch (e) {
       const consumer = e instanceof FieldError ? (e.subject as { consumer?: string } | undefined)?.consumer : undefined;
       const j = consumer === undefined ? undefined : consumerIndex.get(consumer);
-      if (e instanceof FieldError && j !== undefined) throw located([...base, 'consumers', j, ...e.problem.field], e);
-      throw e;
+      if (!(e instanceof FieldError) || j === undefined) throw e;
+      if (!consumerProblems.has(j)) consumerProblems.set(j, located([...base, 'consumers', j, ...e.problem.field], e));
     }
+    for (const j of [...consumerProblems.keys()].sort((a, b) => a - b)) problems.add(consumerProblems.get(j)!);
     credentials.set(c.name, cred);
   });
+  problems.throwIfAny();
   return new SpecChart(chart!, providers, credentials, file);
 }
 

@@ -1,6 +1,7 @@
 import { isPair, isScalar, isSeq, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { formatPath, ValidationError } from '../core/errors.js';
+import { closestField } from './spec-problems.js';
 
 /**
  * Hardening of rekey.yaml parsing (kept apart from spec.ts): alias bombs, recursive aliases and
@@ -85,6 +86,9 @@ function findCycle(value: unknown, path: (string | number)[] = [], stack: Set<ob
 
 type Msg = (what: string, fix: string) => string;
 
+/** The fields of an IAM policy statement (identity policies: no Principal). */
+const STATEMENT_FIELDS = ['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'];
+
 /**
  * An IAM identity policy document: Version, and Statement (one or a list) with Effect, Action
  * or NotAction, Resource or NotResource, optional Sid and Condition. No Principal (an identity
@@ -137,12 +141,29 @@ export function iamPolicyDocument(m: Msg) {
         const list = Array.isArray(v);
         const r = z.array(statement).min(1, { error: m('must not be empty', FIX_DOC) }).safeParse(list ? v : [v]);
         if (r.success) return;
-        const i = r.error.issues[0]!;
-        const message = i.message.includes('must') || i.code === 'custom' ? i.message : m('must be a statement or a list of statements', FIX_DOC);
-        const path = list ? i.path : i.path.slice(1);
-        if (i.code === 'unrecognized_keys') {
-          ctx.addIssue({ code: 'custom', path: [...path, i.keys[0]!], message: m('is not a statement field', 'Remove it: a statement has Sid, Effect, Action or NotAction, Resource or NotResource, and Condition.') });
-        } else ctx.addIssue({ code: 'custom', path, message });
+        // every problem of every statement (the spec reports each on its own line); a misspelt
+        // field is one problem ("Rename it to Action"), not also "Action must be given"
+        const statements = (list ? v : [v]) as Record<string, unknown>[];
+        const rename = (path: readonly PropertyKey[], key: string) => {
+          const given = statements[path[0] as number] ?? {};
+          return closestField(key, STATEMENT_FIELDS.filter((f) => given[f] === undefined));
+        };
+        const renamed = new Set(
+          r.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => rename(i.path, k)).filter((c) => c !== undefined).map((c) => JSON.stringify([...i.path, c])) : [])),
+        );
+        for (const i of r.error.issues) {
+          const path = list ? i.path : i.path.slice(1);
+          if (i.code === 'unrecognized_keys') {
+            for (const key of i.keys) {
+              const close = rename(i.path, key);
+              const fix = `${close ? `Rename it to ${close}` : 'Remove it'}: a statement has Sid, Effect, Action or NotAction, Resource or NotResource, and Condition.`;
+              ctx.addIssue({ code: 'custom', path: [...path, key], message: m('is not a statement field', fix) });
+            }
+          } else if (!renamed.has(JSON.stringify(i.path))) {
+            const message = i.message.includes('must') || i.code === 'custom' ? i.message : m('must be a statement or a list of statements', FIX_DOC);
+            ctx.addIssue({ code: 'custom', path, message });
+          }
+        }
       }),
     },
     { error: m('must be an IAM policy document (a mapping)', FIX_DOC) },

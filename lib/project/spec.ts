@@ -5,6 +5,8 @@ import { iamPolicyDocument, yamlToJs } from './spec-yaml.js';
 import { z } from 'zod';
 import { ALIAS_PRESETS } from '../core/alias-set.js';
 import { formatPath, show, ValidationError, valueAt } from '../core/errors.js';
+import { withDocs } from './spec-docs.js';
+import { FIX, formatIssues, problemsError } from './spec-problems.js';
 export { formatPath, show, valueAt };
 
 /**
@@ -18,8 +20,6 @@ export { formatPath, show, valueAt };
 export const SPEC_API_VERSION = 'rekey.dev/v1alpha1';
 export const SPEC_KIND = 'RekeyConfig';
 
-/** Separates "what is wrong" from "how to fix" inside a schema message. */
-const FIX = '\n';
 const m = (what: string, fix: string) => `${what}${FIX}${fix}`;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -291,6 +291,15 @@ const specObject = z.strictObject({
       fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
         error: m('must be a SHA-256 fingerprint like SHA256:<43 base64 characters>', 'Copy the fingerprint rekey or kubeseal prints for the certificate.'),
       }),
+      /** Fingerprints of the controller's earlier certificates whose sealed values stay valid until their next rotation (the controller keeps its old keys). @default [] */
+      previousFingerprints: z
+        .array(
+          z.string({ error: m('must be a string', 'Give each previous fingerprint as SHA256:<43 base64 characters>.') }).regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
+            error: m('must be a SHA-256 fingerprint like SHA256:<43 base64 characters>', 'Copy the fingerprint the ledger recorded (certificateFingerprint) for the earlier certificate.'),
+          }),
+          { error: m('must be a list', 'Give previousFingerprints as a list, e.g. [SHA256:...].') },
+        )
+        .optional(),
     })
     .optional(),
   rotator: rotatorSchema.default({ namespace: 'rekey-system', createNamespace: true }),
@@ -311,7 +320,7 @@ export type TargetSpec = CredentialSpec['targets'][number];
  * alias clashes, identity kinds per provider, …) live in the constructs, so a TypeScript app
  * gets every check rekey.yaml gets; `chartFromSpec` reports them with their rekey.yaml path.
  */
-const specSchema = specObject;
+export const specSchema = specObject;
 
 /** Where a spec came from, for error messages. */
 export interface SpecSource {
@@ -357,7 +366,8 @@ export function validateSpec(raw: unknown, source: SpecSource = { file: 'rekey.y
   }
   const result = specSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw new ValidationError(formatIssue(source.file, raw, result.error.issues), { code: 'SPEC_INVALID' });
+  const lines = formatIssues(source.file, raw, result.error.issues, specObject);
+  throw lines.length === 1 ? new ValidationError(lines[0]!, { code: 'SPEC_INVALID' }) : problemsError(source.file, lines, 'SPEC_INVALID');
 }
 
 /** Reads and validates a spec file. */
@@ -383,82 +393,15 @@ export function loadSpecDocument(path: string, displayName?: string): SpecDocume
 
 /** The JSON Schema of rekey.yaml, for editor completion (yaml-language-server). */
 export function specJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(specObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = withDocs(z.toJSONSchema(specObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>);
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://rekey.dev/schema/rekey.schema.json',
     title: 'rekey.yaml (rekey.dev/v1alpha1 RekeyConfig)',
+    description: 'A rekey project: the storage providers, the credentials rekey rotates, where each is delivered and who reads it. Every field is described in lib/project/spec-docs.ts.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
 }
-
-function formatIssue(file: string, raw: unknown, issues: readonly z.core.$ZodIssue[]): string {
-  const first = issues[0]!;
-  const path = [...first.path];
-  let what: string;
-  let fix: string;
-  let value: unknown;
-  if (first.code === 'unrecognized_keys') {
-    const key = first.keys[0]!;
-    const known = knownKeys(path);
-    what = `has unknown field "${key}"`;
-    value = key;
-    fix = `Remove it or fix its spelling${known.length ? ` (known fields: ${known.join(', ')})` : ''}.`;
-    return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${JSON.stringify(value)}. ${fix}`;
-  }
-  value = valueAt(raw, path);
-  let message = first.message;
-  if (first.code === 'invalid_key') {
-    // a record key failed its schema: report the key itself
-    message = first.issues[0]?.message ?? message;
-    value = String(path[path.length - 1] ?? '');
-  }
-  const field = String([...path].reverse().find((p) => typeof p === 'string') ?? 'it');
-  let [w, f] = message.includes(FIX) ? message.split(FIX) : [message.replace(/^Invalid input: /, ''), `Fix ${field} (\`rekey schema\` prints every field).`];
-  if (first.code === 'invalid_type' && !message.includes(FIX)) {
-    w = `must be ${article(first.expected)}`;
-    f = `Give ${field} as ${article(first.expected)} (\`rekey schema\` prints every field).`;
-  }
-  what = w!;
-  fix = f!;
-  if (value === undefined && first.code === 'invalid_type') {
-    what = 'is required';
-    fix = `Add ${field} (\`rekey schema\` prints every field).`;
-  }
-  const extra = issues.length > 1 ? ` (${issues.length - 1} more problem${issues.length > 2 ? 's' : ''} after this one)` : '';
-  return `${file} ${formatPath(path) || '(top level)'} ${what}: got ${show(value)}. ${fix}${extra}`;
-}
-
-const KNOWN: Record<string, string[]> = {
-  '': Object.keys(specObject.shape),
-  providers: Object.keys(providerSchema.shape),
-  credentials: Object.keys(credentialSchema.shape),
-  'credentials.identity': Object.keys(identitySchema.shape),
-  'credentials.targets': Object.keys(targetSchema.shape),
-  'credentials.consumers': Object.keys(consumerSchema.shape),
-  'credentials.policy': Object.keys(policySchema.shape),
-  'providers.adminCredential': Object.keys(adminCredential.shape),
-  rotator: Object.keys(rotatorSchema.shape),
-  gitops: Object.keys(gitopsSchema.shape),
-  'rotator.deadlines': ['activateSeconds', 'deliverSeconds', 'retireSeconds', 'verifySeconds', 'kubeletRefreshSeconds'],
-  'rotator.apiServer': ['cidr', 'port'],
-  'providers.networkPolicy': ['enabled', 'allowFrom'],
-  'gitops.application': ['repoURL', 'path', 'targetRevision', 'name', 'namespace', 'project', 'server'],
-  'gitops.flux': ['name', 'namespace', 'sourceName', 'path', 'interval', 'timeout'],
-};
-
-function knownKeys(path: readonly (string | number | symbol)[]): string[] {
-  const shapeKey = path.filter((p) => typeof p === 'string').join('.');
-  return KNOWN[shapeKey] ?? [];
-}
-
-
-
-function article(expected: string): string {
-  const names: Record<string, string> = { array: 'a list', object: 'a mapping', record: 'a mapping', string: 'a string', number: 'a number', boolean: 'true or false', int: 'a whole number' };
-  return names[expected] ?? expected;
-}
-
 
 /** Resolves a path from the spec (e.g. the certificate) relative to the spec's folder. */
 export function resolveFrom(specDir: string, p: string): string {

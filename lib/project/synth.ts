@@ -83,11 +83,11 @@ export async function synthesize(options: SynthesizeOptions): Promise<RekeyModel
       ...(options.modelOnly ? { [MODEL_ONLY_ENV]: '1' } : {}),
     });
     const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('npm warn'));
-    const errLine = lines.find((l) => l.startsWith(APP_ERROR_PREFIX));
-    if (!options.modelOnly) for (const l of lines) if (l !== errLine) warn(l);
+    const errLines = lines.filter((l) => l.startsWith(APP_ERROR_PREFIX));
+    if (!options.modelOnly) for (const l of lines) if (!l.startsWith(APP_ERROR_PREFIX)) warn(l);
     if (code !== 0) {
-      if (errLine && code === ExitCode.BAD_INPUT) {
-        throw new ValidationError(errLine.slice(APP_ERROR_PREFIX.length), { code: 'APP_INVALID' });
+      if (errLines.length > 0 && code === ExitCode.BAD_INPUT) {
+        throw new ValidationError(errLines.map((l) => l.slice(APP_ERROR_PREFIX.length)).join('\n'), { code: 'APP_INVALID' });
       }
       throw new RekeyError('SYNTH_FAILED', `cdk8s app \`${config.app}\` failed with exit code ${code}: got ${JSON.stringify(lines.slice(-3).join(' | '))}. Fix the app (run it directly to see the whole error).`, {
         exitCode: ExitCode.INTERNAL,

@@ -158,7 +158,7 @@ describe('bad input never half-writes', () => {
   async function expectRefused(dir: string, args: string[], message: string) {
     const before = snapshotTree(dir);
     const r = await cli(dir, args, NOW);
-    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 1, stderr: `rekey: error: ${message}\n`, stdout: '' });
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 1, stderr: message.split('\n').map((line) => `rekey: error: ${line}\n`).join(''), stdout: '' });
     expect(snapshotTree(dir)).toEqual(before);
   }
 
@@ -312,8 +312,12 @@ describe('rekey status', () => {
       ['uploads', 1, 10, '2026-12-01T10:00:00.000Z', 'ok'],
     ]);
     expect(json[1].consumers).toEqual(['CronJob/jobs/cleanup', 'Deployment/web/web']);
-    expect(r.stdout.split('\n')[0]).toBe('CREDENTIAL  PROVIDER  GEN  ACCESS KEY ID         AGE  NEXT DUE    STATE   CONSUMERS');
-    expect(r.stdout).toContain(`uploads     rustfs    1    ${json[1].accessKeyId}  10d  2026-12-01  ok      CronJob/jobs/cleanup, Deployment/web/web`);
+    expect(json.map((x: any) => [x.sealedFor, x.certificateFingerprint])).toEqual([
+      ['current', 'SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g'],
+      ['current', 'SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g'],
+    ]);
+    expect(r.stdout.split('\n')[0]).toBe('CREDENTIAL  PROVIDER  GEN  ACCESS KEY ID         AGE  NEXT DUE    STATE   SEALED FOR  CONSUMERS');
+    expect(r.stdout).toContain(`uploads     rustfs    1    ${json[1].accessKeyId}  10d  2026-12-01  ok      current     CronJob/jobs/cleanup, Deployment/web/web`);
   });
 });
 

@@ -2,14 +2,16 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parse as parseYaml, stringify } from 'yaml';
+import { MAX_PROBLEMS } from '../../lib/project/spec-problems.js';
 import { cli, removeProject, snapshotTree, tempProject } from '../support/project.js';
 
 /**
  * A seeded fuzzer over rekey.yaml: a few hundred mutations of the fixture spec (structural
  * edits, special scalars, YAML alias bombs and recursive aliases, __proto__ keys, broken
  * syntax), each run through `rekey rotate uploads`. Every case must end in exit 0, or exit 1
- * with exactly one line and nothing changed on disk; never exit 3. Deterministic (seeded
- * PRNG), no dependence on machine speed.
+ * with one line per problem (at most MAX_PROBLEMS, then one "… and N more" line), each
+ * `rekey: error: <rekey.yaml or ledger path> …`, and nothing changed on disk; never exit 3.
+ * Deterministic (seeded PRNG), no dependence on machine speed.
  */
 
 const SEED = 0x2026_1202;
@@ -117,6 +119,13 @@ const MUTATIONS: Record<string, Mutation> = {
     return t.slice(0, i) + pick([':', '-', '&a ', '*a', '\t', '{', '[', '"', "'", '#', '%', '@', '`', '|', '>', '\u0000', '\ufeff'], r) + t.slice(i);
   },
   truncate: (t, r) => t.slice(0, Math.floor(r() * t.length)),
+  'misspell a key (swap two letters)': (t, r) => {
+    const keys = [...t.matchAll(/([A-Za-z]{4,}):/g)];
+    const k = pick(keys, r);
+    const i = 1 + Math.floor(r() * (k[1]!.length - 2));
+    const w = k[1]!;
+    return t.slice(0, k.index) + w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2) + t.slice(k.index! + w.length);
+  },
   'policy document edit': (t, r) =>
     t.replace(
       /document: \{.*\}/,
@@ -138,11 +147,21 @@ const MUTATIONS: Record<string, Mutation> = {
     ),
 };
 
+/**
+ * exit 1's contract: 1 to MAX_PROBLEMS lines, each `rekey: error: ` and a problem (no stack, no
+ * blank line), then at most one `… and N more problems` line.
+ */
+function oneLinePerProblem(lines: readonly string[]): boolean {
+  if (lines.length < 1 || lines.length > MAX_PROBLEMS + 1) return false;
+  const more = /^rekey: error: … and \d+ more problems in rekey\.yaml: got \d+ in all\. /;
+  return lines.every((l, i) => /^rekey: error: \S/.test(l) && !/^\s+at /.test(l) && (!more.test(l) || (i === MAX_PROBLEMS && i === lines.length - 1)));
+}
+
 const base = tempProject();
 afterAll(() => removeProject(base));
 
 describe('fuzzing rekey.yaml', () => {
-  it(`${CASES} seeded mutations: exit 0, or exit 1 with one line and nothing changed; never exit 3`, async () => {
+  it(`${CASES} seeded mutations: exit 0, or exit 1 with one line per problem (capped) and nothing changed; never exit 3`, async () => {
     // GIVEN a project with both credentials rotated once, saved to restore after each case
     expect((await cli(base, ['rotate', 'uploads', 'reports'], NOW)).code).toBe(0);
     const saved = `${base}-saved`;
@@ -152,6 +171,8 @@ describe('fuzzing rekey.yaml', () => {
     const outcomes = new Map<string, number>();
     const byMutation = new Map<string, [number, number]>();
     const failures: string[] = [];
+    /** How many exit-1 cases printed how many problem lines. */
+    const problemLines = new Map<number, number>();
     for (let i = 0; i < CASES; i++) {
       const names = [pick(Object.keys(MUTATIONS), r), ...(r() < 0.3 ? [pick(Object.keys(MUTATIONS), r)] : [])];
       let text = baseText;
@@ -168,8 +189,9 @@ describe('fuzzing rekey.yaml', () => {
       const lines = res.stderr.split('\n').filter((l) => l !== '');
       let outcome: string;
       if (res.code === 0) outcome = 'exit 0 (rotated)';
-      else if (res.code === 1 && lines.length === 1 && res.stderr.startsWith('rekey: error: ') && res.stdout === '') {
+      else if (res.code === 1 && oneLinePerProblem(lines) && res.stderr.endsWith('\n') && res.stdout === '') {
         outcome = `exit 1: ${/^rekey: error: (\S+(?: \S+)?)/.exec(lines[0]!)![1]!.replace(/\[\d+\]/g, '[n]')}`;
+        problemLines.set(lines.length, (problemLines.get(lines.length) ?? 0) + 1);
         const after = snapshotTree(base);
         if (JSON.stringify([...after]) !== JSON.stringify([...before])) failures.push(`case ${i} (${names.join(' + ')}): exit 1 but files changed`);
       } else {
@@ -192,7 +214,9 @@ describe('fuzzing rekey.yaml', () => {
       `rekey.yaml fuzz: seed ${SEED}, ${CASES} cases\n\n` +
       [...outcomes].sort((a, b) => b[1] - a[1]).map(([o, n]) => `${String(n).padStart(5)}  ${o}`).join('\n') +
       '\n\nmutation                                      exit 0  exit 1\n' +
-      [...byMutation].sort().map(([n, [ok, bad]]) => `${n.padEnd(44)}  ${String(ok).padStart(6)}  ${String(bad).padStart(6)}`).join('\n');
+      [...byMutation].sort().map(([n, [ok, bad]]) => `${n.padEnd(44)}  ${String(ok).padStart(6)}  ${String(bad).padStart(6)}`).join('\n') +
+      '\n\nlines printed on exit 1   cases\n' +
+      [...problemLines].sort((a, b) => a[0] - b[0]).map(([n, c]) => `${String(n).padStart(22)}  ${String(c).padStart(6)}`).join('\n');
     process.stdout.write(table + '\n');
     expect(failures).toEqual([]);
   }, 900_000);

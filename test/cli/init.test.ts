@@ -20,7 +20,7 @@ describe('rekey init', () => {
     const r = await cli(dir, ['init', '--cert', 'sealed-secrets.pem']);
     expect([r.code, r.stderr]).toEqual([0, '']);
     const spec = readFileSync(join(dir, 'rekey.yaml'), 'utf8');
-    expect(spec).toContain('  certificate: sealed-secrets.pem\n  fingerprint: SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g\n');
+    expect(spec).toContain('  certificate: sealed-secrets.pem\n  fingerprint: SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g\n  # previousFingerprints: [SHA256:...]');
     expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe("# rekey's temporary files\n.rekey-tmp-*/\n*.rekey-old-*/\n.rekey.ledger.yaml.*.tmp\n.rekey-cache/\n");
     expect(existsSync(join(dir, 'cdk8s.yaml'))).toBe(false);
     const status = await cli(dir, ['status', '--output', 'json'], NOW);

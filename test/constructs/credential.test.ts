@@ -334,6 +334,42 @@ describe('Credential rendering', () => {
   });
 });
 
+describe('sealing certificate renewal', () => {
+  const chartWith = (sealing: { fingerprint: string; previousFingerprints?: string[] }, warnings: string[]) => {
+    const chart = new RekeyChart(Testing.app(), 'rekey', { ledger: ledger1, sealing, warn: (m) => warnings.push(m), rotator: { apiServer: API_SERVER }, rotatorBundle: FAKE_BUNDLE });
+    new Credential(chart, 'uploads', uploadsProps(new Provider(chart, 'rustfs', { kind: 'external' })));
+    return chart;
+  };
+
+  it('GIVEN an entry sealed for a trusted previous certificate WHEN synthesized THEN it renders as with the current one, with one notice, and the model lists the trusted fingerprints', () => {
+    // GIVEN the same ledger, once with its certificate current and once with it trusted as previous
+    const current: string[] = [];
+    const renewed: string[] = [];
+    const before = Testing.synth(chartWith({ fingerprint: FINGERPRINT }, current));
+    const renewedChart = chartWith({ fingerprint: 'SHA256:' + 'B'.repeat(43), previousFingerprints: [FINGERPRINT] }, renewed);
+    // WHEN
+    const after = Testing.synth(renewedChart);
+    // THEN the objects are identical and the notice names the credential
+    expect(after).toEqual(before);
+    expect(current).toEqual([]);
+    expect(renewed).toEqual([
+      `rekey: credential uploads is sealed for a previous certificate (sealing.previousFingerprints): still valid, it moves to the current certificate SHA256:${'B'.repeat(43)} at its next rotation (\`rekey status\` shows each credential's certificate).`,
+    ]);
+    expect(renewedChart.toModel()[0]!.sealing).toEqual({ certificate: null, fingerprint: 'SHA256:' + 'B'.repeat(43), previousFingerprints: [FINGERPRINT] });
+  });
+
+  it('GIVEN a trusted previous fingerprint no credential is sealed for WHEN synthesized THEN one line says to remove it', () => {
+    const warnings: string[] = [];
+    const other = 'SHA256:' + 'C'.repeat(43);
+    Testing.synth(chartWith({ fingerprint: FINGERPRINT, previousFingerprints: [other] }, warnings));
+    expect(warnings).toEqual([`rekey: sealing.previousFingerprints ${other} is used by no credential any more: remove it.`]);
+  });
+
+  it('GIVEN no previousFingerprints WHEN modelled THEN the list is empty (@default none)', () => {
+    expect(chartWith({ fingerprint: FINGERPRINT }, []).toModel()[0]!.sealing!.previousFingerprints).toEqual([]);
+  });
+});
+
 describe('construct validation', () => {
   const cases: Array<[string, () => unknown, string]> = [
     ['credential outside a RekeyChart', () => {
@@ -375,7 +411,23 @@ describe('construct validation', () => {
       const p = new Provider(chart, 'rustfs', { kind: 'external' });
       new Credential(chart, 'uploads', uploadsProps(p));
       Testing.synth(chart);
-    }, `rekey.ledger.yaml credentials.uploads.certificateFingerprint does not match the spec's sealing certificate SHA256:${'B'.repeat(43)}: got "${FINGERPRINT}". Run \`rekey rotate uploads\` to rotate it under the new settings.`],
+    }, `rekey.ledger.yaml credentials.uploads.certificateFingerprint does not match the spec's sealing certificate SHA256:${'B'.repeat(43)} nor a trusted previous one (sealing.previousFingerprints: none): got "${FINGERPRINT}". Run \`rekey rotate uploads\` to rotate it under the new settings, or add ${FINGERPRINT} to sealing.previousFingerprints if the controller still holds that key.`],
+    ['ledger sealed with a certificate the trusted list does not hold', () => {
+      const app = Testing.app();
+      const chart = new RekeyChart(app, 'rekey', { ledger: ledger1, sealing: { fingerprint: 'SHA256:' + 'B'.repeat(43), previousFingerprints: ['SHA256:' + 'C'.repeat(43)] }, warn: () => undefined, rotator: { apiServer: API_SERVER }, rotatorBundle: FAKE_BUNDLE });
+      const p = new Provider(chart, 'rustfs', { kind: 'external' });
+      new Credential(chart, 'uploads', uploadsProps(p));
+      Testing.synth(chart);
+    }, `rekey.ledger.yaml credentials.uploads.certificateFingerprint does not match the spec's sealing certificate SHA256:${'B'.repeat(43)} nor a trusted previous one (sealing.previousFingerprints: SHA256:${'C'.repeat(43)}): got "${FINGERPRINT}". Run \`rekey rotate uploads\` to rotate it under the new settings, or add ${FINGERPRINT} to sealing.previousFingerprints if the controller still holds that key.`],
+    ['previous fingerprint that is the current one', () => {
+      new RekeyChart(Testing.app(), 'rekey', { sealing: { fingerprint: FINGERPRINT, previousFingerprints: ['SHA256:' + 'C'.repeat(43), FINGERPRINT] } });
+    }, `rekey sealing.previousFingerprints[1] is the current sealing fingerprint: got "${FINGERPRINT}". Remove it from previousFingerprints: values sealed with the current certificate are always valid.`],
+    ['previous fingerprint listed twice', () => {
+      new RekeyChart(Testing.app(), 'rekey', { sealing: { fingerprint: FINGERPRINT, previousFingerprints: ['SHA256:' + 'C'.repeat(43), 'SHA256:' + 'C'.repeat(43)] } });
+    }, `rekey sealing.previousFingerprints[1] is listed twice: got "SHA256:${'C'.repeat(43)}". List every previous fingerprint once.`],
+    ['previous fingerprint malformed', () => {
+      new RekeyChart(Testing.app(), 'rekey', { sealing: { fingerprint: FINGERPRINT, previousFingerprints: ['sha256:abc'] } });
+    }, 'rekey sealing.previousFingerprints[0] must be a SHA-256 fingerprint like SHA256:<43 base64 characters>: got "sha256:abc". Copy the fingerprint the ledger recorded (certificateFingerprint) for the earlier certificate.'],
     ['consumer bound twice', () => {
       const { chart, provider } = setup(ledger1);
       const c = new Credential(chart, 'uploads', uploadsProps(provider));

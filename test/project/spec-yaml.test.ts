@@ -29,12 +29,22 @@ describe('rekey.yaml parsing: one line, exit 1, never a crash or a silently drop
     ['a statement without Action', FIXTURE.replace('Action: ["s3:*"], ', ''), 'rekey.yaml credentials[0].policy.document.Statement[0].Action must be given (or NotAction, not both): got nothing. Give Action, e.g. s3:GetObject, or NotAction.'],
     ['an empty Resource list', FIXTURE.replace('Resource: ["arn:aws:s3:::uploads/*"]', 'Resource: []'), 'rekey.yaml credentials[0].policy.document.Statement[0].Resource must not be empty: got []. Give at least one Resource, e.g. arn:aws:s3:::bucket/*,.'],
     ['a Principal (identity policies have none)', FIXTURE.replace('Effect: Allow,', 'Effect: Allow, Principal: "*",'), 'rekey.yaml credentials[0].policy.document.Statement[0].Principal is not a statement field: got "*". Remove it: a statement has Sid, Effect, Action or NotAction, Resource or NotResource, and Condition.'],
+    ['a misspelt statement field (one line: the rename)', FIXTURE.replace('Action: ["s3:*"]', 'Acton: ["s3:*"]'), 'rekey.yaml credentials[0].policy.document.Statement[0].Acton is not a statement field: got ["s3:*"]. Rename it to Action: a statement has Sid, Effect, Action or NotAction, Resource or NotResource, and Condition.'],
+    [
+      'problems in two statements (one line each)',
+      FIXTURE.replace(DOC, 'document: { Version: "2012-10-17", Statement: [{ Effect: Maybe, Action: "s3:*", Resource: "*" }, { Effect: Allow, Action: [], Resource: "*", Principal: x }] }'),
+      [
+        'rekey.yaml credentials[0].policy.document.Statement[0].Effect must be Allow or Deny: got "Maybe". Set Effect: Allow or Effect: Deny.',
+        'rekey.yaml credentials[0].policy.document.Statement[1].Action must not be empty: got []. Give at least one Action, e.g. s3:GetObject,.',
+        'rekey.yaml credentials[0].policy.document.Statement[1].Principal is not a statement field: got "x". Remove it: a statement has Sid, Effect, Action or NotAction, Resource or NotResource, and Condition.',
+      ].join('\n'),
+    ],
   ])('%s', async (_name, text, message) => {
     const dir = project();
     expect((await cli(dir, ['rotate', 'uploads'], NOW)).code).toBe(0);
     writeFileSync(join(dir, 'rekey.yaml'), text);
     const before = snapshotTree(dir);
-    expect(await cli(dir, ['rotate', 'uploads'], NOW)).toEqual({ code: 1, stdout: '', stderr: `rekey: error: ${message}\n` });
+    expect(await cli(dir, ['rotate', 'uploads'], NOW)).toEqual({ code: 1, stdout: '', stderr: message.split('\n').map((l) => `rekey: error: ${l}\n`).join('') });
     expect(snapshotTree(dir)).toEqual(before);
   });
 

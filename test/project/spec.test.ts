@@ -5,7 +5,10 @@ import { parse, stringify } from 'yaml';
 import { Testing } from 'cdk8s';
 import { Ledger } from '../../lib/project/ledger.js';
 import { chartFromSpec, chartFromSpecDocument } from '../../lib/project/spec-app.js';
-import { loadSpec, parseSpec, parseSpecDocument, specJsonSchema, validateSpec } from '../../lib/project/spec.js';
+import { z } from 'zod';
+import { loadSpec, parseSpec, parseSpecDocument, specJsonSchema, specSchema, validateSpec } from '../../lib/project/spec.js';
+import { unusedDocs, withDocs } from '../../lib/project/spec-docs.js';
+import { MAX_PROBLEMS } from '../../lib/project/spec-problems.js';
 import { entry } from '../constructs/fixtures.js';
 import { BAD_SPECS, baseSpec, caseText } from '../support/spec-cases.js';
 
@@ -43,13 +46,15 @@ describe('parseSpec', () => {
   // The shape is checked by the schema, the cross-field rules by the constructs the spec
   // becomes: both report the rekey.yaml field path.
   const build = (text: string) => chartFromSpecDocument(Testing.app(), 'rekey', parseSpecDocument(text), () => undefined);
-  it.each(BAD_SPECS.map((c) => [c.name, c] as const))('rejects %s with one exact line', (_name, c) => {
+  it.each(BAD_SPECS.map((c) => [c.name, c] as const))('rejects %s with one exact line per problem', (_name, c) => {
     expect(() => build(caseText(c))).toThrow(c.message);
     try {
       build(caseText(c));
     } catch (e) {
       expect((e as Error).message).toBe(c.message);
-      expect((e as Error).message).not.toContain('\n');
+      const lines = (e as Error).message.split('\n');
+      expect(lines.length).toBeLessThanOrEqual(MAX_PROBLEMS + 1);
+      for (const line of lines) expect(line).toMatch(/^(rekey\.yaml |… and \d+ more problems in rekey\.yaml: )/);
       expect((e as { exitCode?: number }).exitCode).toBe(1);
     }
   });
@@ -76,6 +81,55 @@ describe('JSON Schema', () => {
   it('schema/rekey.schema.json is the generated one (run npm run schema)', () => {
     const committed = JSON.parse(readFileSync('schema/rekey.schema.json', 'utf8'));
     expect(committed).toEqual(specJsonSchema());
+  });
+
+  /** Every property node of a JSON Schema with its path (`credentials[].identity.kind`). */
+  const properties = (node: unknown, path = ''): Array<[string, Record<string, unknown>]> => {
+    if (Array.isArray(node)) return node.flatMap((n) => properties(n, path));
+    if (node === null || typeof node !== 'object') return [];
+    const o = node as Record<string, unknown>;
+    const out: Array<[string, Record<string, unknown>]> = [];
+    for (const [name, p] of Object.entries((o.properties as Record<string, unknown> | undefined) ?? {})) {
+      const at = path ? `${path}.${name}` : name;
+      out.push([at, p as Record<string, unknown>], ...properties(p, at));
+    }
+    if (o.items) out.push(...properties(o.items, `${path}[]`));
+    for (const k of ['anyOf', 'oneOf', 'allOf']) if (o[k]) out.push(...properties(o[k], path));
+    return out;
+  };
+
+  it('gives every property a description an editor shows, and explains every enum value (a new field or variant must add its entry to spec-docs.ts)', () => {
+    // GIVEN the generated schema
+    const schema = specJsonSchema();
+    const props = properties(schema);
+    expect(props.length).toBeGreaterThan(90);
+    // THEN every property is described
+    expect(props.filter(([, p]) => typeof p.description !== 'string' || (p.description as string).length < 10).map(([path]) => path)).toEqual([]);
+    // and every enum value (or variant discriminator) is explained, value by value
+    const enums = props.filter(([, p]) => Array.isArray(p.enum) || typeof p.const === 'string');
+    expect(enums.length).toBeGreaterThan(10);
+    for (const [path, p] of enums) {
+      const values = (Array.isArray(p.enum) ? p.enum : [p.const]) as string[];
+      expect([path, (p.enumDescriptions as string[] | undefined)?.filter((d) => d !== '').length]).toEqual([path, values.length]);
+      for (const v of values) expect([path, (p.description as string).includes(`- ${v}: `)]).toEqual([path, true]);
+    }
+    // and no documentation is left for a field the shape no longer has
+    expect(unusedDocs(z.toJSONSchema(specSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>)).toEqual([]);
+  });
+
+  it('states the defaults the constructs apply', () => {
+    const byPath = new Map(properties(specJsonSchema()));
+    expect(byPath.get('rotator.backoffLimit')!.default).toBe(2);
+    expect(byPath.get('rotator.deadlines.retireSeconds')!.default).toBe(3600);
+    expect(byPath.get('gitops.flux.interval')!.default).toBe('10m');
+    expect(byPath.get('sealing.previousFingerprints')!.default).toEqual([]);
+    expect(byPath.get('providers[].region')!.default).toBe('us-east-1');
+  });
+
+  it('reports an undocumented property and an unexplained enum value (so the test above can fail)', () => {
+    const missing: string[] = [];
+    withDocs({ type: 'object', properties: { x: { type: 'string' }, y: { enum: ['a', 'b'] } } }, { y: { description: 'Why.', values: { a: 'A.' } } }, missing);
+    expect(missing).toEqual(['x', 'y=b']);
   });
 
   it('accepts the example and rejects an unknown field, so editors complete and flag correctly', () => {

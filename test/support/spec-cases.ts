@@ -7,7 +7,7 @@ export function baseSpec(): any {
   return parse(readFileSync(join(process.cwd(), 'test/fixtures/project/rekey.yaml'), 'utf8'));
 }
 
-/** A bad-input case: a mutation of the valid spec (or raw text) and the exact one-line error. */
+/** A bad-input case: a mutation of the valid spec (or raw text) and the exact error, one line per problem. */
 export interface BadSpecCase {
   readonly name: string;
   readonly mutate?: (spec: any) => void;
@@ -22,7 +22,7 @@ export function caseText(c: BadSpecCase): string {
   return stringify(s);
 }
 
-/** Bad specs and the exact one-line error each gives (shared by the spec and CLI tests). */
+/** Bad specs and the exact error each gives, one line per problem (shared by the spec and CLI tests). */
 export const BAD_SPECS: readonly BadSpecCase[] = [
   { name: "rotator unknown field", mutate: (s: any) => (s.rotator.ttl = 60), message: "rekey.yaml rotator has unknown field \"ttl\": got \"ttl\". Remove it or fix its spelling (known fields: namespace, createNamespace, image, apiServer, backoffLimit, jobGraceSeconds, deadlines)." },
   { name: "rotator backoffLimit negative", mutate: (s: any) => (s.rotator.backoffLimit = -1), message: "rekey.yaml rotator.backoffLimit must be at least 0: got -1. Set backoffLimit to 0 or more." },
@@ -75,14 +75,36 @@ export const BAD_SPECS: readonly BadSpecCase[] = [
   { name: "plain without ack", mutate: (s: any) => (s.credentials[0].delivery = { kind: 'plain' }), message: "rekey.yaml credentials[0].delivery.acknowledgeInsecure must be true for plain delivery (the secret is stored in git in clear): got nothing. Set acknowledgeInsecure: true for a local cluster, or use kind: sealed." },
   { name: "sealed without sealing", mutate: (s: any) => delete s.sealing, message: "rekey.yaml sealing is required: credential uploads uses sealed delivery: got nothing. Add sealing: {certificate: <kubeseal --fetch-cert file>, fingerprint: SHA256:...}." },
   { name: "bad fingerprint", mutate: (s: any) => (s.sealing.fingerprint = 'abc'), message: "rekey.yaml sealing.fingerprint must be a SHA-256 fingerprint like SHA256:<43 base64 characters>: got \"abc\". Copy the fingerprint rekey or kubeseal prints for the certificate." },
+  { name: "previous fingerprint malformed", mutate: (s: any) => (s.sealing.previousFingerprints = ['abc']), message: "rekey.yaml sealing.previousFingerprints[0] must be a SHA-256 fingerprint like SHA256:<43 base64 characters>: got \"abc\". Copy the fingerprint the ledger recorded (certificateFingerprint) for the earlier certificate." },
+  { name: "previous fingerprint is the current one", mutate: (s: any) => (s.sealing.previousFingerprints = [s.sealing.fingerprint]), message: "rekey.yaml sealing.previousFingerprints[0] is the current sealing fingerprint: got \"SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g\". Remove it from previousFingerprints: values sealed with the current certificate are always valid." },
   { name: "bad scope", mutate: (s: any) => (s.credentials[1].delivery.scope = 'global'), message: "rekey.yaml credentials[1].delivery.scope must be one of strict, namespace-wide, cluster-wide: got \"global\". Set scope to one of strict, namespace-wide, cluster-wide." },
   { name: "root on minio", mutate: (s: any) => { s.providers[0].kind = 'minio'; s.credentials[0].identity.kind = 'root'; }, message: "rekey.yaml credentials[0].identity.kind root rotation is refused for minio: got \"root\". MinIO fixes its root user at first start; rotate a serviceAccount or user instead." },
-  { name: "serviceAccount on rgw", mutate: (s: any) => { s.providers[0].kind = 'ceph-rgw'; }, message: "rekey.yaml credentials[0].identity.kind serviceAccount is not an identity kind of ceph-rgw: got \"serviceAccount\". Use kind user (several keys on one user) or alternatingUsers." },
+  { name: "serviceAccount on rgw", mutate: (s: any) => { s.providers[0].kind = 'ceph-rgw'; }, message: "rekey.yaml credentials[0].identity.kind serviceAccount is not an identity kind of ceph-rgw: got \"serviceAccount\". Use kind user (several keys on one user) or alternatingUsers.\nrekey.yaml credentials[1].identity.kind serviceAccount is not an identity kind of ceph-rgw: got \"serviceAccount\". Use kind user (several keys on one user) or alternatingUsers." },
   { name: "aws-iam credential", mutate: (s: any) => { s.providers.push({ name: 'aws', kind: 'aws-iam' }); s.credentials[0].provider = 'aws'; s.credentials[0].identity.kind = 'user'; }, message: "rekey.yaml credentials[0].provider aws-iam keys are drawn by IAM inside the cluster and cannot be sealed into git: got \"aws\". Use a rustfs, minio or ceph-rgw provider; external delivery for aws-iam is not available in this release." },
   { name: "users without alternating", mutate: (s: any) => (s.credentials[0].identity.users = ['a', 'b']), message: "rekey.yaml credentials[0].identity.users only applies to kind alternatingUsers: got [\"a\",\"b\"]. Remove users, or set kind: alternatingUsers." },
   { name: "wrong type targets", mutate: (s: any) => (s.credentials[0].targets = 'web/uploads'), message: "rekey.yaml credentials[0].targets must be a list: got \"web/uploads\". Give targets as a list (`rekey schema` prints every field)." },
   { name: "missing identity", mutate: (s: any) => delete s.credentials[0].identity, message: "rekey.yaml credentials[0].identity is required: got nothing. Add identity (`rekey schema` prints every field)." },
   { name: "delivery unknown kind", mutate: (s: any) => (s.credentials[0].delivery = { kind: 'vault' }), message: "rekey.yaml credentials[0].delivery.kind must be sealed or plain: got \"vault\". Set delivery.kind: sealed (or plain for a local cluster)." },
+  // several problems: every one on its own line, up to a cap
+  { name: "typo intervallDays (one line: the rename, not also 'intervalDays is required')", mutate: (s: any) => { s.credentials[0].rotationPolicy.intervallDays = 30; delete s.credentials[0].rotationPolicy.intervalDays; }, message: "rekey.yaml credentials[0].rotationPolicy has unknown field \"intervallDays\": got \"intervallDays\". Rename it to intervalDays (known fields: mode, intervalDays, overlapSeconds)." },
+  { name: "typo in letter case", mutate: (s: any) => { s.credentials[1].Consumers = s.credentials[1].consumers; delete s.credentials[1].consumers; }, message: "rekey.yaml credentials[1] has unknown field \"Consumers\": got \"Consumers\". Rename it to consumers (known fields: name, provider, identity, policy, aliases, extraKeys, delivery, targets, consumers, rotationPolicy)." },
+  { name: "several shape problems", mutate: (s: any) => { s.providers[0].kind = 's3'; s.credentials[0].consumers[0].kind = 'Pod'; s.credentials[1].delivery.scope = 'global'; }, message: [
+    "rekey.yaml providers[0].kind must be one of rustfs, minio, ceph-rgw, aws-iam, external: got \"s3\". Set kind to one of rustfs, minio, ceph-rgw, aws-iam, external.",
+    "rekey.yaml credentials[0].consumers[0].kind must be one of Deployment, StatefulSet, DaemonSet, Job, CronJob, Rollout: got \"Pod\". Set kind to one of Deployment, StatefulSet, DaemonSet, Job, CronJob, Rollout.",
+    "rekey.yaml credentials[1].delivery.scope must be one of strict, namespace-wide, cluster-wide: got \"global\". Set scope to one of strict, namespace-wide, cluster-wide.",
+  ].join('\n') },
+  { name: "several cross-field problems (gitops, two credentials, two consumers)", mutate: (s: any) => { s.gitops = { tool: 'flux', application: { repoURL: 'https://example.com/r.git' } }; s.credentials[0].provider = 'minio'; s.credentials[1].consumers[0].namespace = 'api'; s.credentials[1].consumers[1].secretName = 'other'; }, message: [
+    "rekey.yaml gitops.application only applies to tool argocd: got {\"repoURL\":\"https://example.com/r.git\"}. Remove gitops.application, or set gitops.tool: argocd.",
+    "rekey.yaml credentials[0].provider names no provider: got \"minio\". Use one of: rustfs.",
+    "rekey.yaml credentials[1].consumers[0].namespace has no target of credential reports: got \"api\". Add a target in namespace api: a Secret is only readable from its own namespace.",
+    "rekey.yaml credentials[1].consumers[1].secretName names no target of credential reports in namespace reports: got \"other\". Add a target {namespace: reports, secretName: other}, or fix the name.",
+  ].join('\n') },
+  { name: "a chart-wide problem once, not per credential", mutate: (s: any) => { delete s.sealing; s.credentials[1].aliases = ['azure']; }, message: "rekey.yaml credentials[1].aliases[0] must be a preset or a custom pair: got \"azure\". Use one of generic, minio-root, minio-env, rustfs, aws, aws-credentials-file, or {accessKey: <key>, secretKey: <key>}." },
+  { name: "sealing required once for two sealed credentials", mutate: (s: any) => { delete s.sealing; s.credentials[1].name = 'Reports'.toLowerCase(); }, message: "rekey.yaml sealing is required: credential uploads uses sealed delivery: got nothing. Add sealing: {certificate: <kubeseal --fetch-cert file>, fingerprint: SHA256:...}." },
+  { name: "more problems than the cap", mutate: (s: any) => { for (let i = 1; i <= 13; i++) s[`extra${i}`] = i; }, message: [
+    ...Array.from({ length: 10 }, (_, i) => `rekey.yaml (top level) has unknown field "extra${i + 1}": got "extra${i + 1}". Remove it or fix its spelling (known fields: apiVersion, kind, sealing, rotator, gitops, providers, credentials).`),
+    '… and 3 more problems in rekey.yaml: got 13 in all. Fix the ones above and run again to see the rest.',
+  ].join('\n') },
   { name: "text a: [", text: "a: [", message: "rekey.yaml line 1 is not valid YAML: got BAD_INDENT (Flow sequence in block collection must be sufficiently indented and end with a ]). Fix the YAML syntax there." },
   { name: "text - 1", text: "- 1", message: "rekey.yaml must be a mapping: got [1]. Start from `rekey init`." },
   { name: "text apiVersion: x\napiVersion: y", text: "apiVersion: x\napiVersion: y", message: "rekey.yaml line 2 is not valid YAML: got DUPLICATE_KEY (Map keys must be unique). Fix the YAML syntax there." },

@@ -22,7 +22,8 @@ export async function run({ values, dir, io }: CommandArgs): Promise<number> {
   if (existing.length > 0) {
     throw new ValidationError(`rekey init would overwrite ${existing.map((f) => relative(dir, f)).join(', ')}: got an existing project. Edit it instead, or run rekey init in an empty folder.`);
   }
-  let sealing = `# sealing:\n#   certificate: sealed-secrets.pem   # kubeseal --fetch-cert > sealed-secrets.pem\n#   fingerprint: SHA256:...           # rekey fingerprint sealed-secrets.pem\n`;
+  const renewal = '  # previousFingerprints: [SHA256:...]   # after the controller renews its key (every 30 days): the fingerprint pinned before\n';
+  let sealing = `# sealing:\n#   certificate: sealed-secrets.pem   # kubeseal --fetch-cert > sealed-secrets.pem\n#   fingerprint: SHA256:...           # rekey fingerprint sealed-secrets.pem\n#${renewal}`;
   const certArg = values.cert as string | undefined;
   if (certArg !== undefined) {
     let pem: string;
@@ -32,7 +33,7 @@ export async function run({ values, dir, io }: CommandArgs): Promise<number> {
       throw new ValidationError(`rekey init --cert cannot be read: got ${JSON.stringify(certArg)} (${(e as NodeJS.ErrnoException).code}). ${CERT_FIX}`);
     }
     const cert = SealingCertificate.fromPem(pem, certArg);
-    sealing = `sealing:\n  certificate: ${relative(dir, resolve(dir, certArg))}\n  fingerprint: ${cert.fingerprint}\n`;
+    sealing = `sealing:\n  certificate: ${relative(dir, resolve(dir, certArg))}\n  fingerprint: ${cert.fingerprint}\n${renewal}`;
   }
   writeFileSync(spec, starterSpec(sealing, certArg !== undefined));
   if (typescript) {

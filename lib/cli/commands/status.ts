@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../../core/errors.js';
-import type { RekeyModel } from '../../core/model.js';
+import type { CredentialModel, RekeyModel } from '../../core/model.js';
 import type { Ledger } from '../../project/ledger.js';
 import { projectFingerprint, readModelCache, writeModelCache, type LedgerSummary } from '../../project/model-cache.js';
 import type { CommandArgs } from '../command.js';
@@ -39,11 +39,20 @@ export interface CredentialStatus {
   readonly attempts: Readonly<Record<string, number>> | null;
   /** The current generation is a `rekey revoke` (no overlap). */
   readonly revoke: boolean;
+  /**
+   * The sealing certificate the ledger's values were sealed for: `current` (the chart's
+   * `sealing.fingerprint`), `previous` (one of `sealing.previousFingerprints`: still valid, it
+   * moves to the current one at the next rotation) or `unknown` (neither: synthesis refuses it);
+   * null when the credential is not sealed or never rotated.
+   */
+  readonly sealedFor: 'current' | 'previous' | 'unknown' | null;
+  /** The fingerprint the ledger recorded for the sealed values; null when there is none. */
+  readonly certificateFingerprint: string | null;
 }
 
 /** What statusRows reads of the ledger: the Ledger itself, or its summary from the model cache. */
 export interface LedgerView {
-  get(credential: string): { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true } | undefined;
+  get(credential: string): { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true; readonly certificateFingerprint?: string } | undefined;
   adopted(credential: string): { readonly accessKeyId: string } | undefined;
 }
 
@@ -73,7 +82,7 @@ function summarize(ledger: Ledger): LedgerSummary {
   const entries: Record<string, LedgerSummary['entries'][string]> = {};
   for (const n of ledger.names()) {
     const e = ledger.get(n)!;
-    entries[n] = { generation: e.generation, accessKeyId: e.accessKeyId, rotatedAt: e.rotatedAt, ...(e.attempts ? { attempts: { ...e.attempts } } : {}), ...(e.revoke ? { revoke: true as const } : {}) };
+    entries[n] = { generation: e.generation, accessKeyId: e.accessKeyId, rotatedAt: e.rotatedAt, ...(e.attempts ? { attempts: { ...e.attempts } } : {}), ...(e.revoke ? { revoke: true as const } : {}), ...(e.certificateFingerprint ? { certificateFingerprint: e.certificateFingerprint } : {}) };
   }
   const adopted: Record<string, { accessKeyId: string }> = {};
   for (const n of ledger.adoptedNames()) adopted[n] = { accessKeyId: ledger.adopted(n)!.accessKeyId };
@@ -129,8 +138,22 @@ export function statusRows(model: RekeyModel, ledger: LedgerView, now: Date): Cr
         consumers: c.consumers.map((w) => `${w.kind}/${w.namespace}/${w.name}`).sort(),
         attempts: e?.attempts && Object.keys(e.attempts).length ? { ...e.attempts } : null,
         revoke: e?.revoke === true,
+        sealedFor: sealedFor(e?.certificateFingerprint, c.sealing),
+        certificateFingerprint: e?.certificateFingerprint ?? null,
       };
     });
+}
+
+/** Which of the chart's certificates a ledger fingerprint is (see CredentialStatus.sealedFor). */
+function sealedFor(fingerprint: string | undefined, sealing: CredentialModel['sealing']): CredentialStatus['sealedFor'] {
+  if (fingerprint === undefined) return null;
+  if (fingerprint === sealing?.fingerprint) return 'current';
+  return (sealing?.previousFingerprints ?? []).includes(fingerprint) ? 'previous' : 'unknown';
+}
+
+/** `SHA256:` and the first 8 characters: enough to tell certificates apart in a table. */
+function shortFingerprint(fingerprint: string): string {
+  return `${fingerprint.slice(0, 'SHA256:'.length + 8)}…`;
 }
 
 /** Credentials a scheduled CI job should rotate: TimeBased ones past due or never rotated. */
@@ -141,7 +164,7 @@ export function dueCredentials(rows: readonly CredentialStatus[]): string[] {
 /** Human table of `status`. */
 export function formatStatus(rows: readonly CredentialStatus[]): string {
   return renderTable(
-    ['CREDENTIAL', 'PROVIDER', 'GEN', 'ACCESS KEY ID', 'AGE', 'NEXT DUE', 'STATE', 'CONSUMERS'],
+    ['CREDENTIAL', 'PROVIDER', 'GEN', 'ACCESS KEY ID', 'AGE', 'NEXT DUE', 'STATE', 'SEALED FOR', 'CONSUMERS'],
     rows.map((r) => [
       r.credential,
       r.provider,
@@ -150,6 +173,7 @@ export function formatStatus(rows: readonly CredentialStatus[]): string {
       r.ageDays === null ? '-' : `${r.ageDays}d`,
       r.nextDue ? r.nextDue.slice(0, 10) : '-',
       r.state,
+      r.sealedFor === null ? '-' : r.sealedFor === 'current' ? 'current' : `${r.sealedFor} ${shortFingerprint(r.certificateFingerprint!)}`,
       r.consumers.length ? r.consumers.join(', ') : '-',
     ]),
   );

@@ -59,6 +59,8 @@ export interface LedgerMismatch {
   readonly field: string;
   readonly what: string;
   readonly value: unknown;
+  /** Another way to fix it than rotating, e.g. `add … to sealing.previousFingerprints`. @default - rotating is the only fix */
+  readonly otherFix?: string;
 }
 
 /**
@@ -73,8 +75,11 @@ export interface DeliveryKind {
   readonly remote?: RemotePair;
   /** Problems with the chart-wide settings this delivery needs (a certificate fingerprint), or none. */
   chartProblem(fingerprint: string | undefined): string | undefined;
-  /** A mismatch between a credential's ledger entry and this delivery, or none. */
-  entryMismatch(entry: LedgerEntry, fingerprint: string | undefined): LedgerMismatch | undefined;
+  /**
+   * A mismatch between a credential's ledger entry and this delivery, or none. `fingerprint`
+   * is the chart's sealing certificate, `previousFingerprints` the earlier ones still trusted.
+   */
+  entryMismatch(entry: LedgerEntry, fingerprint: string | undefined, previousFingerprints?: readonly string[]): LedgerMismatch | undefined;
   /** A mismatch between a target's ledger record and this delivery, or none. */
   recordMismatch(record: LedgerTarget, aliases: readonly AliasSet[]): LedgerMismatch | undefined;
   /** What a target delivers, for the consumer checksum: ciphertexts or a marker, never a plaintext. */

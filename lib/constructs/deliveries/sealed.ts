@@ -9,11 +9,16 @@ export function sealedDelivery(scope: SealingScopeName): DeliveryKind {
     kind: 'sealed',
     scope,
     chartProblem: (fingerprint) => (fingerprint ? undefined : 'sealed delivery needs the sealing certificate fingerprint'),
-    entryMismatch(entry, fingerprint) {
-      if (entry.certificateFingerprint !== fingerprint) {
-        return { field: 'certificateFingerprint', what: `does not match the spec's sealing certificate ${fingerprint ?? '(none)'}`, value: entry.certificateFingerprint };
-      }
-      return undefined;
+    entryMismatch(entry, fingerprint, previousFingerprints = []) {
+      const sealedFor = entry.certificateFingerprint;
+      // the controller keeps its earlier keys: values sealed for a trusted previous certificate still unseal
+      if (sealedFor === fingerprint || (sealedFor !== undefined && previousFingerprints.includes(sealedFor))) return undefined;
+      return {
+        field: 'certificateFingerprint',
+        what: `does not match the spec's sealing certificate ${fingerprint ?? '(none)'} nor a trusted previous one (sealing.previousFingerprints: ${previousFingerprints.join(', ') || 'none'})`,
+        value: sealedFor,
+        ...(sealedFor !== undefined ? { otherFix: `add ${sealedFor} to sealing.previousFingerprints if the controller still holds that key` } : {}),
+      };
     },
     recordMismatch(record, aliases) {
       const at = `targets ${record.namespace}/${record.secretName}`;
