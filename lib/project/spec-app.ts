@@ -10,7 +10,7 @@ import { RekeyChart, type ILedger, type RekeyChartProps } from '../constructs/re
 import { RotationPolicy } from '../constructs/rotation-policy.js';
 import { Workload } from '../constructs/workload.js';
 import { Ledger } from './ledger.js';
-import { loadSpecDocument, type RekeySpec, type SpecDocument } from './spec.js';
+import { loadSpecDocument, type CredentialSpec, type RekeySpec, type SpecDocument } from './spec.js';
 
 /** Set by the rekey CLI: the spec file the app reads. */
 export const SPEC_ENV = 'REKEY_SPEC';
@@ -147,9 +147,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
     if (!provider) {
       throw located([...base, 'provider'], new FieldError(file, { field: [], what: 'names no provider', value: c.provider, fix: `Use one of: ${[...providers.keys()].join(', ')}.` }));
     }
-    const delivery = at([...base, 'delivery'], () =>
-      c.delivery.kind === 'sealed' ? Delivery.sealed({ scope: c.delivery.scope }) : Delivery.plain({ acknowledgeInsecure: c.delivery.acknowledgeInsecure }),
-    );
+    const delivery = at([...base, 'delivery'], () => deliveryOf(c.delivery));
     const cred = at(base, () => new Credential(chart!, c.name, {
       name: c.name,
       provider,
@@ -184,6 +182,18 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
     credentials.set(c.name, cred);
   });
   return new SpecChart(chart!, providers, credentials, file);
+}
+
+/** The Delivery of a credential's `delivery` field. */
+function deliveryOf(d: CredentialSpec['delivery']): Delivery {
+  switch (d.kind) {
+    case 'sealed':
+      return Delivery.sealed({ scope: d.scope });
+    case 'plain':
+      return Delivery.plain({ acknowledgeInsecure: d.acknowledgeInsecure });
+    case 'external':
+      return Delivery.external({ store: d.store, remoteKey: d.remoteKey, properties: d.properties, templateData: d.templateData });
+  }
 }
 
 /** rekey.ledger.yaml beside a spec. */

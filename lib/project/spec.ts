@@ -118,13 +118,34 @@ const aliasRef = z.union(
   },
 );
 
+/** An External Secrets Operator store, by reference (external, csi). */
+const storeRefSchema = z.strictObject({
+  kind: enumOf(['SecretStore', 'ClusterSecretStore'] as const, 'store.kind'),
+  name: secretName,
+  /** false for a store that cannot accept writes: refused for keys obtained in the cluster (they are pushed there). @default true */
+  acceptsPush: z.boolean({ error: m('must be true or false', 'Set acceptsPush: true or false.') }).optional(),
+});
+
+/** `external`: an ExternalSecret per target, fed from one remote pair that a per-generation PushSecret writes. */
+const externalDeliverySchema = z.strictObject({
+  kind: z.literal('external'),
+  store: storeRefSchema,
+  /** The key in the store holding the pair. */
+  remoteKey: z.string({ error: m('must be a string', 'Give the key in the store that holds the pair, e.g. storage/ingest.') }),
+  /** The remote key's properties holding each half. @default {accessKeyId: access-key, secretAccessKey: secret-key} */
+  properties: z.strictObject({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
+  /** More target keys templated from the pair ({{ .rekeyAccessKeyId }}, {{ .rekeySecretAccessKey }}). @default {} */
+  templateData: z.record(secretKeyName, z.string()).optional(),
+});
+
 const deliverySchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('sealed'), scope: enumOf(SEALING_SCOPES, 'scope').default('strict') }),
     z.strictObject({ kind: z.literal('plain'), acknowledgeInsecure: z.boolean().default(false) }),
+    externalDeliverySchema,
   ],
-  { error: m('must be sealed or plain', 'Set delivery.kind: sealed (or plain for a local cluster).') },
+  { error: m('must be sealed, plain or external', 'Set delivery.kind: sealed, external (an External Secrets store), or plain for a local cluster.') },
 );
 
 const targetSchema = z.strictObject({ namespace: namespaceName, secretName });
@@ -437,6 +458,8 @@ const KNOWN: Record<string, string[]> = {
   'credentials.targets': Object.keys(targetSchema.shape),
   'credentials.consumers': Object.keys(consumerSchema.shape),
   'credentials.policy': Object.keys(policySchema.shape),
+  'credentials.delivery.store': Object.keys(storeRefSchema.shape),
+  'credentials.delivery.properties': ['accessKeyId', 'secretAccessKey'],
   'providers.adminCredential': Object.keys(adminCredential.shape),
   rotator: Object.keys(rotatorSchema.shape),
   gitops: Object.keys(gitopsSchema.shape),

@@ -30,7 +30,7 @@ export async function run({ values, positionals, dir, io }: CommandArgs): Promis
   const [r] = await rotateCredentials({ dir, credentials: [c!.name], revoke: true, model, now: io.now?.(), warn: (l) => io.stderr(l + '\n') });
   if (values.output === 'json') io.stdout(JSON.stringify({ revoked: r }) + '\n');
   else {
-    io.stdout(`revoke rendered for ${r!.credential}: generation ${r!.generation}, access key ${r!.accessKeyId}${r!.previousAccessKeyId ? ` revokes ${r!.previousAccessKeyId} at once` : ''}\n`);
+    io.stdout(`revoke rendered for ${r!.credential}: generation ${r!.generation}, access key ${r!.accessKeyId ?? 'drawn in the cluster by the revoke Job'}${r!.previousAccessKeyId ? ` revokes ${r!.previousAccessKeyId} at once` : ''}\n`);
     io.stdout('Review `git diff`, commit rekey.ledger.yaml and dist/, and merge: the revoke Job runs at the next sync.\n');
   }
   return ExitCode.OK;
