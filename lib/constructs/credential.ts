@@ -196,7 +196,7 @@ export class Credential extends Construct {
     if (entry.revoke) return ['revoke', 'deliver'];
     // a previous key: one known offline (previous rekey-drawn or adopted), or, for a key drawn in
     // the cluster, the one generation - 1 activated (the rotator reads it from its rotation record)
-    const retires = entry.previousAccessKeyId !== undefined || entry.generation > 1;
+    const retires = entry.previousAccessKeyId !== undefined || (entry.keySource === 'providerDrawn' && entry.generation > 1);
     return retires ? ['activate', 'deliver', 'retire'] : ['activate', 'deliver'];
   }
 

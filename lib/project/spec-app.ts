@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { AliasSet } from '../core/alias-set.js';
 import { FieldError, formatPath, show, ValidationError, valueAt, type FieldPath } from '../core/errors.js';
 import { Credential } from '../constructs/credential.js';
-import { Delivery } from '../constructs/deliveries/delivery.js';
+import { Delivery, type RemoteProperties } from '../constructs/deliveries/delivery.js';
 import { GitOps } from '../constructs/gitops/gitops.js';
 import { Provider } from '../constructs/provider.js';
 import { RekeyChart, type ILedger, type RekeyChartProps } from '../constructs/rekey-chart.js';
@@ -192,7 +192,8 @@ function deliveryOf(d: CredentialSpec['delivery']): Delivery {
     case 'plain':
       return Delivery.plain({ acknowledgeInsecure: d.acknowledgeInsecure });
     case 'external':
-      return Delivery.external({ store: d.store, remoteKey: d.remoteKey, properties: d.properties, templateData: d.templateData });
+      // half a properties pair is refused by Delivery.external, with its own message
+      return Delivery.external({ store: d.store, remoteKey: d.remoteKey, properties: d.properties as RemoteProperties | undefined, templateData: d.templateData });
   }
 }
 

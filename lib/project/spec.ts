@@ -133,7 +133,7 @@ const externalDeliverySchema = z.strictObject({
   /** The key in the store holding the pair. */
   remoteKey: z.string({ error: m('must be a string', 'Give the key in the store that holds the pair, e.g. storage/ingest.') }),
   /** The remote key's properties holding each half. @default {accessKeyId: access-key, secretAccessKey: secret-key} */
-  properties: z.strictObject({ accessKeyId: z.string(), secretAccessKey: z.string() }).optional(),
+  properties: z.strictObject({ accessKeyId: z.string().optional(), secretAccessKey: z.string().optional() }).optional(),
   /** More target keys templated from the pair ({{ .rekeyAccessKeyId }}, {{ .rekeySecretAccessKey }}). @default {} */
   templateData: z.record(secretKeyName, z.string()).optional(),
 });
