@@ -134,6 +134,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
       port: p.port,
       adminCredential: p.adminCredential,
       networkPolicy: p.networkPolicy,
+      egress: p.egress,
     })));
   });
 

@@ -85,6 +85,15 @@ const providerSchema = z.strictObject({
     .max(65535, { error: m('must be between 1 and 65535', 'Give the storage port, e.g. 9000.') })
     .optional(),
   adminCredential: adminCredential.optional(),
+  /** Egress of the rotation pods to a provider outside the cluster. @default - aws-iam: {cidrs: [0.0.0.0/0], port: 443}; others: none */
+  egress: z
+    .strictObject({
+      /** Address ranges of the provider's endpoints, e.g. your VPC endpoints for IAM, STS and S3. */
+      cidrs: z.array(z.string({ error: m('must be a string', 'Give a CIDR such as 10.0.0.0/16.') })),
+      /** @default 443 */
+      port: z.number({ error: m('must be a number', 'Give the TCP port, usually 443.') }).optional(),
+    })
+    .optional(),
   /** The provider pods' NetworkPolicy (storage port only from its namespace, the targets' namespaces, the rotation Jobs and allowFrom). @default {enabled: true} */
   networkPolicy: z
     .strictObject({
@@ -466,6 +475,7 @@ const KNOWN: Record<string, string[]> = {
   'rotator.deadlines': ['activateSeconds', 'deliverSeconds', 'retireSeconds', 'verifySeconds', 'kubeletRefreshSeconds'],
   'rotator.apiServer': ['cidr', 'port'],
   'providers.networkPolicy': ['enabled', 'allowFrom'],
+  'providers.egress': ['cidrs', 'port'],
   'gitops.application': ['repoURL', 'path', 'targetRevision', 'name', 'namespace', 'project', 'server'],
   'gitops.flux': ['name', 'namespace', 'sourceName', 'path', 'interval', 'timeout'],
 };

@@ -141,6 +141,17 @@ describe('aws-iam', () => {
     );
   });
 
+  it('lets the rotation pods reach IAM, STS and S3: egress 443 to any address by default, narrowed by egress.cidrs', () => {
+    const egressOf = (docs: any[]) => find(docs, 'NetworkPolicy', 'rekey-rotator')[0].spec.egress.map((e: any) => JSON.stringify(e));
+    expect(egressOf(rendered(drawnEntry(1)).docs)).toContain(JSON.stringify({ ports: [{ port: 443, protocol: 'TCP' }], to: [{ ipBlock: { cidr: '0.0.0.0/0' } }] }));
+    const { chart } = setup(Ledger.empty());
+    const narrowed = new Provider(chart, 'aws', { kind: 'aws-iam', adminCredential: { secretName: 'a' }, egress: { cidrs: ['10.20.0.0/16', '10.21.0.0/16'] } });
+    expect(narrowed.egress).toEqual({ cidrs: ['10.20.0.0/16', '10.21.0.0/16'], port: 443 });
+    expect(new Provider(chart, 'rgw', { kind: 'ceph-rgw', endpoint: 'http://rgw:7480', namespace: 's', podSelector: { a: 'b' }, adminCredential: { secretName: 'a' } }).egress).toBeUndefined();
+    expect(() => new Provider(chart, 'bad', { kind: 'aws-iam', egress: { cidrs: ['10.0.0.0'] } })).toThrow('rekey/bad egress.cidrs[0] must be a CIDR: got "10.0.0.0". Give an address range such as 10.0.0.0/16.');
+    expect(() => new Provider(chart, 'none', { kind: 'aws-iam', egress: { cidrs: [] } })).toThrow('rekey/none egress must list at least one CIDR in cidrs: got {"cidrs":[]}. Give egress: {cidrs: [<endpoint range>]}, or remove egress.');
+  });
+
   it('is accepted with external delivery; nothing is rendered before the first rotation', () => {
     expect(credential(Delivery.external({ store: STORE, remoteKey: 'k' }))).not.toThrow();
     expect(rendered(undefined).docs).toEqual([]);
