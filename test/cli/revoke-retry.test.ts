@@ -68,7 +68,7 @@ describe('rekey retry', () => {
     expect(Ledger.load(join(dir, 'rekey.ledger.yaml')).get('uploads')!.attempts).toEqual({ deliver: 3 });
     const status = await cli(dir, ['status', '--output', 'json'], NOW);
     expect(JSON.parse(status.stdout).find((r: { credential: string }) => r.credential === 'uploads').attempts).toEqual({ deliver: 3 });
-    expect((await cli(dir, ['status'], NOW)).stdout).toMatch(/\nuploads +rustfs +1 deliver a3 /);
+    expect((await cli(dir, ['status'], NOW)).stdout).toMatch(/\nuploads +rustfs +sealed +1 deliver a3 /);
     expect((await cli(dir, ['check'])).code).toBe(0);
   }, 60_000);
 
