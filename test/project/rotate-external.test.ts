@@ -119,6 +119,23 @@ describe('rekey rotate, a key drawn in the cluster (external delivery)', () => {
     expect(plan(join(dir, 'dist'), 2)).toMatchObject({ accessKeyId: null, previousAccessKeyId: null, generation: 2 });
   });
 
+  it('rekey revoke names the key drawn in the cluster by its generation and renders revoke, deliver and the PushSecret', async () => {
+    const dir = withExternal();
+    expect((await cli(dir, ['rotate', 'analytics'], NOW)).code).toBe(0);
+    const dry = await cli(dir, ['revoke', 'analytics'], NOW);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout.split('\n')[0]).toBe(
+      "rekey revoke analytics would draw a new key (generation 2), and after the merge activate it and revoke generation 1's key (drawn in the cluster: its ID is in the rotation record rekey-analytics-status) at once, with no overlap.",
+    );
+    const r = await cli(dir, ['revoke', 'analytics', '--yes'], NOW);
+    expect(r.stdout.split('\n')[0]).toBe("revoke rendered for analytics: generation 2, access key drawn in the cluster by the revoke Job revokes generation 1's key at once");
+    const docs = readManifests(join(dir, 'dist'));
+    expect(docs.filter((d) => d.kind === 'Job').map((d) => d.metadata.labels['rekey.dev/step'])).toEqual(['revoke', 'deliver']);
+    const revokeJob = docs.find((d) => d.kind === 'Job' && d.metadata.labels['rekey.dev/step'] === 'revoke');
+    expect(JSON.stringify(revokeJob.spec.template.spec.volumes)).not.toContain('staging');
+    expect(docs.filter((d) => d.kind === 'PushSecret').map((d) => d.metadata.name)).toEqual(['rekey-analytics-g2-push']);
+  });
+
   it('a store that cannot accept writes is refused before anything is written', async () => {
     const dir = withExternal();
     writeFileSync(join(dir, 'rekey.yaml'), readFileSync(join(dir, 'rekey.yaml'), 'utf8').replace('name: aws-secrets-manager }', 'name: aws-secrets-manager, acceptsPush: false }'));
