@@ -39,7 +39,8 @@ export function projectFingerprint(dir: string, version: string): string | undef
 
 /** What `rekey status` reads from the ledger (identifiers only), cached with the model so a warm status parses no YAML. */
 export interface LedgerSummary {
-  readonly entries: Readonly<Record<string, { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true; readonly certificateFingerprint?: string }>>;
+  /** accessKeyId null with keySource providerDrawn: the key is drawn in the cluster (its ID is in the rotation record). */
+  readonly entries: Readonly<Record<string, { readonly generation: number; readonly accessKeyId: string | null; readonly keySource?: 'providerDrawn'; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true; readonly certificateFingerprint?: string }>>;
   readonly adopted: Readonly<Record<string, { readonly accessKeyId: string }>>;
 }
 

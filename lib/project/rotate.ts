@@ -112,7 +112,8 @@ export function checkOwnerSupplied(c: CredentialModel, key: OwnerSuppliedKey | u
 export interface RotatedCredential {
   readonly credential: string;
   readonly generation: number;
-  readonly accessKeyId: string;
+  /** null when the key is drawn in the cluster (a store-held delivery): the activate Job learns it. */
+  readonly accessKeyId: string | null;
   readonly previousAccessKeyId?: string;
 }
 
@@ -227,20 +228,43 @@ function newEntry(
 ): LedgerEntry {
   const provider = cred.provider;
   const deliveryKind = cred.delivery.kind;
-  if (deliveryKind !== 'sealed' && deliveryKind !== 'plain') {
-    throw new ValidationError(`rekey rotate credential ${cred.name} has delivery ${deliveryKind}: got ${deliveryKind}. Store-held deliveries are not rotated from git in this release.`);
-  }
-  const pair = provider.kind === 'external' ? ownerSupplied! : drawKeyPair(provider.kind, random);
   const generation = (previous?.generation ?? 0) + 1;
   const stagingName = `rekey-${cred.name}-g${generation}-staging`;
   const ns = cred.rotatorNamespace;
   const profile = cred.aliases.find((a) => a.credentialsFile)?.profile;
+  // The key this generation retires, when known offline: the previous rekey-drawn key, or the adopted one.
+  const previousKnown = previous ? (previous.accessKeyId ?? undefined) : adoptedAccessKeyId;
+  if (cred.delivery.remote && provider.kind === 'external') {
+    throw new ValidationError(
+      `rekey rotate credential ${cred.name} uses provider ${provider.name} of kind external with delivery ${deliveryKind}: got ${deliveryKind}. Its owner changes the key and writes the store; nothing in the cluster can draw it. Use sealed or plain delivery with --access-key-id.`,
+    );
+  }
+  if (cred.delivery.remote) {
+    // Store-held (external, csi): the activate Job obtains the pair in the cluster and writes the
+    // staging Secret; a PushSecret copies it to the store. No key material, no key ID here.
+    return {
+      generation,
+      provider: provider.name,
+      delivery: deliveryKind,
+      keySource: 'providerDrawn',
+      accessKeyId: null,
+      ...(previousKnown ? { previousAccessKeyId: previousKnown } : {}),
+      rotatedAt: now.toISOString(),
+      ...(profile !== undefined ? { credentialsFileProfile: profile } : {}),
+      staging: { namespace: ns, secretName: stagingName },
+      targets: cred.targets.map((t) => ({ namespace: t.namespace, secretName: t.secretName })),
+    };
+  }
+  if (deliveryKind !== 'sealed' && deliveryKind !== 'plain') {
+    throw new ValidationError(`rekey rotate credential ${cred.name} has delivery ${deliveryKind} without a remote store reference: got ${deliveryKind}. Report this: a store-held delivery always names its store.`);
+  }
+  const pair = provider.kind === 'external' ? ownerSupplied! : drawKeyPair(provider.kind, random);
   const base = {
     generation,
     provider: provider.name,
     delivery: deliveryKind,
     accessKeyId: pair.accessKeyId,
-    ...(previous ? { previousAccessKeyId: previous.accessKeyId } : adoptedAccessKeyId ? { previousAccessKeyId: adoptedAccessKeyId } : {}),
+    ...(previousKnown ? { previousAccessKeyId: previousKnown } : {}),
     rotatedAt: now.toISOString(),
     ...(profile !== undefined ? { credentialsFileProfile: profile } : {}),
   };

@@ -3,14 +3,14 @@ import { Construct } from 'constructs';
 import { AliasSet } from '../core/alias-set.js';
 import { FieldError, formatPath, show, ValidationError, valueAt, type FieldPath } from '../core/errors.js';
 import { Credential } from '../constructs/credential.js';
-import { Delivery } from '../constructs/deliveries/delivery.js';
+import { Delivery, type RemoteProperties } from '../constructs/deliveries/delivery.js';
 import { GitOps } from '../constructs/gitops/gitops.js';
 import { Provider } from '../constructs/provider.js';
 import { RekeyChart, type ILedger, type RekeyChartProps } from '../constructs/rekey-chart.js';
 import { RotationPolicy } from '../constructs/rotation-policy.js';
 import { Workload } from '../constructs/workload.js';
 import { Ledger } from './ledger.js';
-import { loadSpecDocument, type RekeySpec, type SpecDocument } from './spec.js';
+import { loadSpecDocument, type CredentialSpec, type RekeySpec, type SpecDocument } from './spec.js';
 import { SpecProblems } from './spec-problems.js';
 
 /** Set by the rekey CLI: the spec file the app reads. */
@@ -147,6 +147,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
       port: p.port,
       adminCredential: p.adminCredential,
       networkPolicy: p.networkPolicy,
+      egress: p.egress,
     }));
     if (provider) providers.set(p.name, provider);
     else brokenProviders.add(p.name);
@@ -164,9 +165,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
       if (!brokenProviders.has(c.provider)) report([...base, 'provider'], 'names no provider', c.provider, `Use one of: ${[...providers.keys(), ...brokenProviders].join(', ')}.`);
       return;
     }
-    const delivery = at([...base, 'delivery'], () =>
-      c.delivery.kind === 'sealed' ? Delivery.sealed({ scope: c.delivery.scope }) : Delivery.plain({ acknowledgeInsecure: c.delivery.acknowledgeInsecure }),
-    );
+    const delivery = at([...base, 'delivery'], () => deliveryOf(c.delivery));
     if (!delivery) return;
     const cred = at(base, () => new Credential(chart!, c.name, {
       name: c.name,
@@ -215,6 +214,19 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
   });
   problems.throwIfAny();
   return new SpecChart(chart!, providers, credentials, file);
+}
+
+/** The Delivery of a credential's `delivery` field. */
+function deliveryOf(d: CredentialSpec['delivery']): Delivery {
+  switch (d.kind) {
+    case 'sealed':
+      return Delivery.sealed({ scope: d.scope });
+    case 'plain':
+      return Delivery.plain({ acknowledgeInsecure: d.acknowledgeInsecure });
+    case 'external':
+      // half a properties pair is refused by Delivery.external, with its own message
+      return Delivery.external({ store: d.store, remoteKey: d.remoteKey, properties: d.properties as RemoteProperties | undefined, templateData: d.templateData });
+  }
 }
 
 /** rekey.ledger.yaml beside a spec. */

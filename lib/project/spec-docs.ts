@@ -111,6 +111,9 @@ export const SPEC_DOCS: Readonly<Record<string, FieldDoc>> = {
     description: "The provider pods' NetworkPolicy: the storage port only from the provider's namespace, the targets' namespaces, the rotation Jobs and allowFrom.",
     default: { enabled: true, allowFrom: [] },
   },
+  'providers[].egress': { description: 'aws-iam: where the rotation pods may reach AWS over HTTPS. Default: TCP 443 to 0.0.0.0/0 (AWS publishes no fixed range); narrow it to your VPC endpoints.' },
+  'providers[].egress.cidrs': { description: 'CIDRs the rotation pods may reach (e.g. VPC endpoint ranges).' },
+  'providers[].egress.port': { description: 'TCP port. Default: 443.' },
   'providers[].networkPolicy.enabled': { description: 'Render the NetworkPolicy. false prints a warning at synthesis: any pod could reach the storage port.' },
   'providers[].networkPolicy.allowFrom': { description: 'More namespaces whose pods may reach the storage port (e.g. a backup tool).' },
 
@@ -155,8 +158,19 @@ export const SPEC_DOCS: Readonly<Record<string, FieldDoc>> = {
     values: {
       sealed: 'A Bitnami SealedSecret per target, sealed offline with the sealing certificate.',
       plain: 'A plain Secret with the value in git: local clusters only, with acknowledgeInsecure.',
+      external: 'An External Secrets Operator ExternalSecret per target (refreshPolicy OnChange) that builds every alias from one remote pair in a store; keys obtained in the cluster reach the store through a per-generation PushSecret. Nothing secret in git.',
+      csi: 'A Secrets Store CSI Driver SecretProviderClass per target whose secretObjects sync every alias into the target Secret; the pair reaches the store through a per-generation PushSecret. The driver must run with --enable-secret-rotation=true.',
     },
   },
+  'credentials[].delivery.store': { description: 'external/csi: the External Secrets store (SecretStore or ClusterSecretStore) that holds the pair. rekey references it; it does not create it.' },
+  'credentials[].delivery.store.kind': { description: 'The kind of store.', values: { SecretStore: 'A namespaced store of this name in every target namespace and in the rotator namespace.', ClusterSecretStore: 'One cluster-wide store.' } },
+  'credentials[].delivery.store.name': { description: 'Name of the store (a DNS subdomain).' },
+  'credentials[].delivery.store.acceptsPush': { description: 'Whether the store accepts PushSecret writes. false refuses credentials whose keys are obtained in the cluster (aws-iam, and rustfs/minio/ceph-rgw with a store-held delivery), since they reach the store through a PushSecret.', default: true },
+  'credentials[].delivery.remoteKey': { description: 'The key in the store that holds the pair (e.g. platform/reports-s3), one property per half.' },
+  'credentials[].delivery.properties': { description: 'The properties of the remote key that hold each half. Default: access-key / secret-key.' },
+  'credentials[].delivery.properties.accessKeyId': { description: 'Property holding the access-key ID.' },
+  'credentials[].delivery.properties.secretAccessKey': { description: 'Property holding the secret key.' },
+  'credentials[].delivery.templateData': { description: 'external only: more target keys computed from the pair with the ESO template engine (variables .rekeyAccessKeyId and .rekeySecretAccessKey); may not replace an alias key or an extra key.' },
   'credentials[].delivery.scope': {
     description: 'The SealedSecret scope: what the ciphertext is bound to.',
     values: {

@@ -316,8 +316,8 @@ describe('rekey status', () => {
       ['current', 'SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g'],
       ['current', 'SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g'],
     ]);
-    expect(r.stdout.split('\n')[0]).toBe('CREDENTIAL  PROVIDER  GEN  ACCESS KEY ID         AGE  NEXT DUE    STATE   SEALED FOR  CONSUMERS');
-    expect(r.stdout).toContain(`uploads     rustfs    1    ${json[1].accessKeyId}  10d  2026-12-01  ok      current     CronJob/jobs/cleanup, Deployment/web/web`);
+    expect(r.stdout.split('\n')[0]).toBe('CREDENTIAL  PROVIDER  DELIVERY  GEN  ACCESS KEY ID         AGE  NEXT DUE    STATE   SEALED FOR  CONSUMERS');
+    expect(r.stdout).toContain(`uploads     rustfs    sealed    1    ${json[1].accessKeyId}  10d  2026-12-01  ok      current     CronJob/jobs/cleanup, Deployment/web/web`);
   });
 });
 

@@ -23,8 +23,13 @@ export interface StatusOptions {
 export interface CredentialStatus {
   readonly credential: string;
   readonly provider: string;
+  /** How the targets are delivered; store-held deliveries with their remote reference (store, key, properties: never a value). */
+  readonly delivery: CredentialModel['delivery'];
   readonly generation: number;
+  /** The current key's ID; null when never rotated, or when the key is drawn in the cluster (`keySource: providerDrawn`: the rotation record has it). */
   readonly accessKeyId: string | null;
+  /** The current generation's key is drawn in the cluster (a store-held delivery): its ID is not in the ledger. */
+  readonly drawnInCluster: boolean;
   /** The key recorded by `rekey adopt` for a credential never rotated (the first rotation retires it). */
   readonly adoptedAccessKeyId: string | null;
   readonly rotatedAt: string | null;
@@ -52,7 +57,7 @@ export interface CredentialStatus {
 
 /** What statusRows reads of the ledger: the Ledger itself, or its summary from the model cache. */
 export interface LedgerView {
-  get(credential: string): { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true; readonly certificateFingerprint?: string } | undefined;
+  get(credential: string): { readonly generation: number; readonly accessKeyId: string | null; readonly keySource?: 'providerDrawn'; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true; readonly certificateFingerprint?: string } | undefined;
   adopted(credential: string): { readonly accessKeyId: string } | undefined;
 }
 
@@ -82,7 +87,7 @@ function summarize(ledger: Ledger): LedgerSummary {
   const entries: Record<string, LedgerSummary['entries'][string]> = {};
   for (const n of ledger.names()) {
     const e = ledger.get(n)!;
-    entries[n] = { generation: e.generation, accessKeyId: e.accessKeyId, rotatedAt: e.rotatedAt, ...(e.attempts ? { attempts: { ...e.attempts } } : {}), ...(e.revoke ? { revoke: true as const } : {}), ...(e.certificateFingerprint ? { certificateFingerprint: e.certificateFingerprint } : {}) };
+    entries[n] = { generation: e.generation, accessKeyId: e.accessKeyId, ...(e.keySource ? { keySource: e.keySource } : {}), rotatedAt: e.rotatedAt, ...(e.attempts ? { attempts: { ...e.attempts } } : {}), ...(e.revoke ? { revoke: true as const } : {}), ...(e.certificateFingerprint ? { certificateFingerprint: e.certificateFingerprint } : {}) };
   }
   const adopted: Record<string, { accessKeyId: string }> = {};
   for (const n of ledger.adoptedNames()) adopted[n] = { accessKeyId: ledger.adopted(n)!.accessKeyId };
@@ -127,8 +132,10 @@ export function statusRows(model: RekeyModel, ledger: LedgerView, now: Date): Cr
       return {
         credential: c.name,
         provider: c.provider.name,
+        delivery: c.delivery,
         generation: e?.generation ?? 0,
         accessKeyId: e?.accessKeyId ?? null,
+        drawnInCluster: e?.keySource === 'providerDrawn',
         adoptedAccessKeyId: e ? null : (ledger.adopted(c.name)?.accessKeyId ?? null),
         rotatedAt: e?.rotatedAt ?? null,
         ageDays: rotatedAt ? Math.floor((now.getTime() - rotatedAt.getTime()) / 86_400_000) : null,
@@ -164,12 +171,13 @@ export function dueCredentials(rows: readonly CredentialStatus[]): string[] {
 /** Human table of `status`. */
 export function formatStatus(rows: readonly CredentialStatus[]): string {
   return renderTable(
-    ['CREDENTIAL', 'PROVIDER', 'GEN', 'ACCESS KEY ID', 'AGE', 'NEXT DUE', 'STATE', 'SEALED FOR', 'CONSUMERS'],
+    ['CREDENTIAL', 'PROVIDER', 'DELIVERY', 'GEN', 'ACCESS KEY ID', 'AGE', 'NEXT DUE', 'STATE', 'SEALED FOR', 'CONSUMERS'],
     rows.map((r) => [
       r.credential,
       r.provider,
+      deliveryText(r.delivery),
       [String(r.generation), ...(r.revoke ? ['revoke'] : []), ...Object.entries(r.attempts ?? {}).sort().map(([step, a]) => `${step} a${a}`)].join(' '),
-      r.accessKeyId ?? (r.adoptedAccessKeyId ? `${r.adoptedAccessKeyId} (adopted)` : '-'),
+      r.accessKeyId ?? (r.drawnInCluster ? '(drawn in cluster)' : r.adoptedAccessKeyId ? `${r.adoptedAccessKeyId} (adopted)` : '-'),
       r.ageDays === null ? '-' : `${r.ageDays}d`,
       r.nextDue ? r.nextDue.slice(0, 10) : '-',
       r.state,
@@ -177,6 +185,13 @@ export function formatStatus(rows: readonly CredentialStatus[]): string {
       r.consumers.length ? r.consumers.join(', ') : '-',
     ]),
   );
+}
+
+/** `sealed`, `plain`, or `external ClusterSecretStore/<name> <remote key> [<property>, <property>]`: references, never a value. */
+export function deliveryText(d: CredentialModel['delivery']): string {
+  if (!d.remote) return d.kind;
+  const r = d.remote;
+  return `${d.kind} ${r.store.kind}/${r.store.name} ${r.remoteKey} [${r.properties.accessKeyId}, ${r.properties.secretAccessKey}]`;
 }
 
 /** `rekey status [--output json]`. */

@@ -10,6 +10,7 @@ export function sealedDelivery(scope: SealingScopeName): DeliveryKind {
     scope,
     chartProblem: (fingerprint) => (fingerprint ? undefined : 'sealed delivery needs the sealing certificate fingerprint'),
     entryMismatch(entry, fingerprint, previousFingerprints = []) {
+      if (entry.accessKeyId === null) return { field: 'accessKeyId', what: 'is unknown (drawn in the cluster), sealed delivery needs a pair sealed offline', value: null };
       const sealedFor = entry.certificateFingerprint;
       // the controller keeps its earlier keys: values sealed for a trusted previous certificate still unseal
       if (sealedFor === fingerprint || (sealedFor !== undefined && previousFingerprints.includes(sealedFor))) return undefined;
