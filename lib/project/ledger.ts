@@ -45,7 +45,7 @@ export type LedgerTarget = z.infer<typeof targetRecord>;
 const entrySchema = z.strictObject({
   generation: z.number().int().min(1),
   provider: z.string(),
-  delivery: z.enum(['sealed', 'plain']),
+  delivery: z.enum(['sealed', 'plain', 'external', 'csi']),
   accessKeyId: z.string().min(1),
   previousAccessKeyId: z.string().min(1).optional(),
   rotatedAt: z.iso.datetime(),
