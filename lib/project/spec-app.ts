@@ -147,8 +147,22 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
     if (!provider) {
       throw located([...base, 'provider'], new FieldError(file, { field: [], what: 'names no provider', value: c.provider, fix: `Use one of: ${[...providers.keys()].join(', ')}.` }));
     }
+    const d = c.delivery;
     const delivery = at([...base, 'delivery'], () =>
-      c.delivery.kind === 'sealed' ? Delivery.sealed({ scope: c.delivery.scope }) : Delivery.plain({ acknowledgeInsecure: c.delivery.acknowledgeInsecure }),
+      d.kind === 'sealed'
+        ? Delivery.sealed({ scope: d.scope })
+        : d.kind === 'csi'
+          ? Delivery.csi({
+              provider: d.provider,
+              parameters: d.parameters,
+              store: d.store,
+              remoteKey: d.remoteKey,
+              ...(d.properties ? { properties: d.properties } : {}),
+              ...(d.objectPath !== undefined ? { objectPath: d.objectPath } : {}),
+              rotationPollIntervalSeconds: d.rotationPollIntervalSeconds,
+              secretRotationEnabled: d.secretRotationEnabled,
+            })
+          : Delivery.plain({ acknowledgeInsecure: d.acknowledgeInsecure }),
     );
     const cred = at(base, () => new Credential(chart!, c.name, {
       name: c.name,

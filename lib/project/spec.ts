@@ -118,13 +118,42 @@ const aliasRef = z.union(
   },
 );
 
+/** delivery kind csi: the Secrets Store CSI driver (see `Delivery.csi`). */
+const csiDeliverySchema = z.strictObject({
+  kind: z.literal('csi'),
+  /** The CSI provider: vault or aws (Secrets Manager). */
+  provider: enumOf(['vault', 'aws'] as const, 'provider'),
+  /** Provider parameters other than objects (vault: roleName required, vaultAddress, …; aws: region, usePodIdentity, …). @default {} */
+  parameters: z.record(z.string(), z.string({ error: m('must be a string', 'Quote the value: SecretProviderClass parameters are strings.') })).default({}),
+  /** The External Secrets store the pair is pushed to: the backend the CSI provider reads. */
+  store: z.strictObject({
+    kind: enumOf(['SecretStore', 'ClusterSecretStore'] as const, 'store.kind'),
+    name: z.string({ error: m('must be a string', 'Name the SecretStore or ClusterSecretStore.') }),
+  }),
+  /** The store key holding the pair. */
+  remoteKey: z.string({ error: m('must be a string', 'Give the store key holding the pair, e.g. rekey/uploads.') }),
+  /** Property names of the two halves. @default {accessKeyId: accessKeyId, secretAccessKey: secretAccessKey} */
+  properties: z.strictObject({ accessKeyId: z.string().optional(), secretAccessKey: z.string().optional() }).optional(),
+  /** Where the provider reads the pair (vault secretPath, KV v2 with data/; aws secret name or ARN). @default - the remoteKey */
+  objectPath: z.string().optional(),
+  /** The driver's --rotation-poll-interval in seconds. @default 120 */
+  rotationPollIntervalSeconds: z
+    .number({ error: m('must be a number', 'Give rotationPollIntervalSeconds as a whole number of seconds (the driver default is 120).') })
+    .int({ error: m('must be a whole number', 'Give rotationPollIntervalSeconds as a whole number of seconds (the driver default is 120).') })
+    .min(1, { error: m('must be at least 1', 'Set rotationPollIntervalSeconds to the driver\'s --rotation-poll-interval in seconds (default 120).') })
+    .default(120),
+  /** The driver runs with --enable-secret-rotation=true. @default true */
+  secretRotationEnabled: z.boolean({ error: m('must be true or false', 'Set secretRotationEnabled: true (the driver runs with --enable-secret-rotation=true) or false.') }).default(true),
+});
+
 const deliverySchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('sealed'), scope: enumOf(SEALING_SCOPES, 'scope').default('strict') }),
     z.strictObject({ kind: z.literal('plain'), acknowledgeInsecure: z.boolean().default(false) }),
+    csiDeliverySchema,
   ],
-  { error: m('must be sealed or plain', 'Set delivery.kind: sealed (or plain for a local cluster).') },
+  { error: m('must be sealed, plain or csi', 'Set delivery.kind: sealed (or csi for the Secrets Store CSI driver, plain for a local cluster).') },
 );
 
 const targetSchema = z.strictObject({ namespace: namespaceName, secretName });
@@ -437,6 +466,7 @@ const KNOWN: Record<string, string[]> = {
   'credentials.targets': Object.keys(targetSchema.shape),
   'credentials.consumers': Object.keys(consumerSchema.shape),
   'credentials.policy': Object.keys(policySchema.shape),
+  'credentials.delivery': [...new Set([...Object.keys(csiDeliverySchema.shape), 'scope', 'acknowledgeInsecure'])],
   'providers.adminCredential': Object.keys(adminCredential.shape),
   rotator: Object.keys(rotatorSchema.shape),
   gitops: Object.keys(gitopsSchema.shape),
