@@ -132,7 +132,7 @@ const csiDeliverySchema = z.strictObject({
   }),
   /** The store key holding the pair. */
   remoteKey: z.string({ error: m('must be a string', 'Give the store key holding the pair, e.g. rekey/uploads.') }),
-  /** Property names of the two halves. @default {accessKeyId: accessKeyId, secretAccessKey: secretAccessKey} */
+  /** Property names of the two halves. @default {accessKeyId: access-key, secretAccessKey: secret-key} */
   properties: z.strictObject({ accessKeyId: z.string().optional(), secretAccessKey: z.string().optional() }).optional(),
   /** Where the provider reads the pair (vault secretPath, KV v2 with data/; aws secret name or ARN). @default - the remoteKey */
   objectPath: z.string().optional(),

@@ -52,7 +52,7 @@ describe('parseSpec', () => {
     // THEN the credential's delivery is csi with the store reference and the driver settings
     const impl = built.credential('uploads').delivery._impl;
     expect(impl.kind).toBe('csi');
-    expect(impl.remote).toEqual({ store: { kind: 'ClusterSecretStore', name: 'vault' }, remoteKey: 'rekey/uploads', properties: { accessKeyId: 'accessKeyId', secretAccessKey: 'secretAccessKey' } });
+    expect(impl.remote).toEqual({ store: { kind: 'ClusterSecretStore', name: 'vault' }, remoteKey: 'rekey/uploads', properties: { accessKeyId: 'access-key', secretAccessKey: 'secret-key' } });
     expect(impl.csi).toMatchObject({ provider: 'vault', rotationPollIntervalSeconds: 120, secretRotationEnabled: true });
   });
 

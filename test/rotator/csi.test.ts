@@ -24,7 +24,7 @@ let revokedAtMs: number | undefined;
 
 function push(gen: number): void {
   const p = pairOf(gen);
-  store.put('rekey/uploads', { accessKeyId: p.accessKeyId, secretAccessKey: p.secretAccessKey.reveal() }, h.kube.clock.time(), 'push-secret');
+  store.put('rekey/uploads', { 'access-key': p.accessKeyId, 'secret-key': p.secretAccessKey.reveal() }, h.kube.clock.time(), 'push-secret');
 }
 
 /** The SecretProviderClass as Delivery.csi renders it for the generic alias set (vault). */
@@ -32,10 +32,10 @@ function spc(): KubeObject {
   const objects = [
     '- objectName: access-key',
     '  secretPath: secret/data/rekey/uploads',
-    '  secretKey: accessKeyId',
+    '  secretKey: access-key',
     '- objectName: secret-key',
     '  secretPath: secret/data/rekey/uploads',
-    '  secretKey: secretAccessKey',
+    '  secretKey: secret-key',
     '',
   ].join('\n');
   return {

@@ -47,7 +47,7 @@ export interface CsiDeliveryOptions {
   readonly remoteKey: string;
   /**
    * The property names of the two halves under `remoteKey`.
-   * @default { accessKeyId: 'accessKeyId', secretAccessKey: 'secretAccessKey' }
+   * @default { accessKeyId: 'access-key', secretAccessKey: 'secret-key' } (the staging Secret's key names, which the PushSecret pushes; as for `external`)
    */
   readonly properties?: { readonly accessKeyId?: string; readonly secretAccessKey?: string };
   /**
@@ -138,7 +138,7 @@ export class Delivery {
     if (typeof options.remoteKey !== 'string' || !REMOTE_KEY.test(options.remoteKey)) {
       fail(['remoteKey'], 'must be a store key', options.remoteKey, "Give the key holding the pair, e.g. rekey/uploads (letters, digits and _./:@+=-).");
     }
-    const properties = { accessKeyId: options.properties?.accessKeyId ?? 'accessKeyId', secretAccessKey: options.properties?.secretAccessKey ?? 'secretAccessKey' };
+    const properties = { accessKeyId: options.properties?.accessKeyId ?? 'access-key', secretAccessKey: options.properties?.secretAccessKey ?? 'secret-key' };
     for (const half of ['accessKeyId', 'secretAccessKey'] as const) {
       if (!PROPERTY.test(properties[half])) fail(['properties', half], 'is not a valid property name', properties[half], "Use letters, digits, '-', '_' and '.'.");
     }
