@@ -158,7 +158,8 @@ export function judgeCsi(pod: V1Pod, ref: Reference, csi: PlanCsi, firstSeenMs: 
     // a pod that would be stale against the settled moment is not replaced before it: its replacement could read a flipped Secret too
     return v.state === 'stale' && !isTerminating(pod) ? { state: 'refreshing', at: settled, why: `reads the CSI-synced Secret, which may flip between old and new mounts until every mount refreshed` } : v;
   }
-  return judge(pod, 'env', settled, kubeletRefreshSeconds, nowMs);
+  const v = judge(pod, 'env', settled, kubeletRefreshSeconds, nowMs);
+  return v.state === 'stale' ? { state: 'stale', why: v.why.replace(/, Secret changed by /, ', CSI-synced Secret settled by ') } : v;
 }
 
 /** The ordinal of a StatefulSet pod (`<sts>-<n>`). */
