@@ -10,6 +10,7 @@ import type { LedgerEntry, LedgerTarget } from '../project/ledger.js';
 import type { PolicySpec } from '../providers/provider.js';
 import type { TargetRef } from './deliveries/delivery-kind.js';
 import { Delivery } from './deliveries/delivery.js';
+import { renderPushSecret } from './deliveries/push-secret.js';
 import { Stage } from './gitops/stage.js';
 import { JOB_HASH_LENGTH, JOB_NAME_MAX, jobName, renderRotationJob, type RotationStep } from './rotation/job.js';
 import { renderRbac } from './rotation/rbac.js';
@@ -182,6 +183,9 @@ export class Credential extends Construct {
     }
 
     this.checkCsi();
+    const keyProblem = this.delivery._impl.keyProblem?.(this.keyNames, this.extraKeys);
+    if (keyProblem) this.fail(['delivery', ...keyProblem.field], keyProblem.what, keyProblem.value, keyProblem.fix);
+    this.checkDelivery();
 
     this.chart._register(this);
     this.checkJobNames();
@@ -191,7 +195,10 @@ export class Credential extends Construct {
   /** The rotation steps rendered for a ledger entry: revoke+deliver for `rekey revoke`, else activate, deliver and (with a previous key) retire. */
   public static stepsOf(entry: LedgerEntry): RotationStep[] {
     if (entry.revoke) return ['revoke', 'deliver'];
-    return entry.previousAccessKeyId ? ['activate', 'deliver', 'retire'] : ['activate', 'deliver'];
+    // a previous key: one known offline (previous rekey-drawn or adopted), or, for a key drawn in
+    // the cluster, the one generation - 1 activated (the rotator reads it from its rotation record)
+    const retires = entry.previousAccessKeyId !== undefined || (entry.keySource === 'providerDrawn' && entry.generation > 1);
+    return retires ? ['activate', 'deliver', 'retire'] : ['activate', 'deliver'];
   }
 
   /** Every rotation Job name must fit 63 characters: fail here (with the rekey.yaml path) rather than truncate. */
@@ -314,6 +321,7 @@ export class Credential extends Construct {
     this._checkConsumers();
     const entry = this.entry;
     const impl = this.delivery._impl;
+    const remote = impl.remote;
     if (entry) this.checkEntry(entry);
 
     // Checksums first (a consumer's chart may synthesize before this one).
@@ -360,7 +368,8 @@ export class Credential extends Construct {
       for (const o of scope.node.findAll()) if (ApiObject.isApiObject(o)) gitops._place(o, stage);
     };
     const rotatorScope = new Construct(this, 'rotator');
-    impl.renderStaging(rotatorScope, { credential: this.name, entry, name: `${base}-staging`, namespace: ns, labels, annotations });
+    // A store-held pair is obtained in the cluster: the activate Job writes the staging Secret.
+    if (!remote) impl.renderStaging(rotatorScope, { credential: this.name, entry, name: `${base}-staging`, namespace: ns, labels, annotations });
     const planText = renderPlan(this.plan(entry), `${this.node.path} plan`);
     new k8s.KubeConfigMap(rotatorScope, 'plan', {
       metadata: { name: `${base}-plan`, namespace: ns, labels, annotations },
@@ -373,6 +382,8 @@ export class Credential extends Construct {
       rotatorNamespace: ns,
       serviceAccount,
       rotatorSecrets: [`${base}-staging`, ...(admin ? [admin] : [])],
+      ...(remote ? { writableStagingSecret: `${base}-staging` } : {}),
+      ...(impl.refreshTarget ? { refreshTarget: impl.refreshTarget } : {}),
       planConfigMap: `${base}-plan`,
       recordConfigMap: `rekey-${this.name}-status`,
       lease: `rekey-${this.name}`,
@@ -403,7 +414,8 @@ export class Credential extends Construct {
         namespace: ns,
         serviceAccount,
         planConfigMap: `${base}-plan`,
-        ...(step === 'activate' || step === 'revoke' ? { stagingSecret: `${base}-staging` } : {}),
+        // a store-held pair's staging Secret does not exist before activate writes it: never mounted
+        ...((step === 'activate' || step === 'revoke') && !remote ? { stagingSecret: `${base}-staging` } : {}),
         ...(step !== 'deliver' && admin ? { adminSecret: admin } : {}),
         settings,
         ...(bundle ? { bundle } : {}),
@@ -412,6 +424,18 @@ export class Credential extends Construct {
         annotations,
       });
       gitops._place(job, stageOfStep[step]);
+    }
+
+    if (remote) {
+      const push = renderPushSecret(new Construct(this, 'push'), {
+        name: `${base}-push`,
+        namespace: ns,
+        stagingSecret: `${base}-staging`,
+        remote,
+        labels,
+        annotations,
+      });
+      gitops._place(push, Stage.PUSH);
     }
 
     const targetsScope = new Construct(this, 'targets');
@@ -455,7 +479,11 @@ export class Credential extends Construct {
       aliases: this.aliases.map((a) => ({ name: a.name, ...(a.credentialsFile ? { credentialsFile: a.credentialsFile, profile: a.profile } : { accessKey: a.accessKey, secretKey: a.secretKey }) })),
       secretKeys: [...this.keyNames],
       extraKeys: { ...this.extraKeys },
-      delivery: { kind: this.delivery.kind, ...(this.delivery.scope ? { scope: this.delivery.scope } : {}) },
+      delivery: {
+        kind: this.delivery.kind,
+        ...(this.delivery.scope ? { scope: this.delivery.scope } : {}),
+        ...(this.delivery.remote ? { remote: this.delivery.remote } : {}),
+      },
       targets: this._targets.map((t) => ({ ...t })),
       consumers: this._bindings.map((b): ConsumerModel => ({
         kind: b.workload.kind,
@@ -502,7 +530,7 @@ export class Credential extends Construct {
         users: id.kind === 'alternatingUsers' ? [id.users?.[0] ?? `${id.name}-a`, id.users?.[1] ?? `${id.name}-b`] : null,
       },
       policy: this.policy ? { name: this.policy.name, document: this.policy.document as Record<string, unknown> } : null,
-      keySource: { kind: p.kind === 'external' ? 'ownerSupplied' : 'rekeyDrawn' },
+      keySource: this.delivery.remote ? { kind: 'providerDrawn' } : { kind: p.kind === 'external' ? 'ownerSupplied' : 'rekeyDrawn' },
       accessKeyId: entry.accessKeyId,
       previousAccessKeyId: entry.previousAccessKeyId ?? null,
       rotatorNamespace: this.chart.rotatorNamespace,
@@ -576,14 +604,33 @@ export class Credential extends Construct {
     if (id.kind === 'serviceAccount' && !['rustfs', 'minio', 'external'].includes(kind)) {
       this.fail(['identity', 'kind'], `serviceAccount is not an identity kind of ${kind}`, id.kind, 'Use kind user (several keys on one user) or alternatingUsers.');
     }
-    if (kind === 'aws-iam') {
-      this.fail(['provider'], 'aws-iam keys are drawn by IAM inside the cluster and cannot be sealed into git', this.provider.name, 'Use a rustfs, minio or ceph-rgw provider; external delivery for aws-iam is not available in this release.');
-    }
     if (id.users && id.kind !== 'alternatingUsers') {
       this.fail(['identity', 'users'], 'only applies to kind alternatingUsers', id.users, 'Remove users, or set kind: alternatingUsers.');
     }
     if (id.users && id.users[0] === id.users[1]) {
       this.fail(['identity', 'users'], 'must name two different users', id.users, 'Give two distinct user names.');
+    }
+  }
+
+  /** The delivery against the provider: keys obtained in the cluster need a store-held delivery whose store accepts a PushSecret. */
+  private checkDelivery(): void {
+    const kind = this.provider.kind;
+    const remote = this.delivery.remote;
+    if (kind === 'aws-iam' && !remote) {
+      this.fail(
+        ['delivery', 'kind'],
+        'cannot deliver aws-iam keys: IAM draws them inside the cluster, so they can never be sealed or written into git',
+        this.delivery.kind,
+        'Use delivery kind external (an ExternalSecret fed by a PushSecret) or csi.',
+      );
+    }
+    if (remote && remote.store.acceptsPush === false && kind !== 'external') {
+      this.fail(
+        ['delivery', 'store', 'acceptsPush'],
+        `is false, but ${kind} keys are obtained in the cluster and pushed to ${remote.store.kind} ${remote.store.name} by a PushSecret`,
+        false,
+        'Use a store that accepts writes (Vault, AWS Secrets Manager, the Kubernetes provider, … with write access) and set acceptsPush: true.',
+      );
     }
   }
 
@@ -654,7 +701,8 @@ export class Credential extends Construct {
   }
 
   private annotations(entry: LedgerEntry): Record<string, string> {
-    return { 'rekey.dev/generation': String(entry.generation), 'rekey.dev/access-key-id': entry.accessKeyId };
+    // a key drawn in the cluster has no ID yet: the rotation record carries it
+    return { 'rekey.dev/generation': String(entry.generation), ...(entry.accessKeyId !== null ? { 'rekey.dev/access-key-id': entry.accessKeyId } : {}) };
   }
 
   private fail(field: (string | number)[], what: string, value: unknown, fix: string): never {

@@ -24,6 +24,14 @@ export interface ProviderNetworkPolicyOptions {
   readonly allowFrom?: readonly string[];
 }
 
+/** Where rotation pods reach a provider that runs outside the cluster. */
+export interface ProviderEgressOptions {
+  /** Address ranges of the provider's endpoints (CIDR), e.g. your VPC endpoints for IAM, STS and S3. */
+  readonly cidrs: readonly string[];
+  /** TCP port. @default 443 */
+  readonly port?: number;
+}
+
 /** Props of `Provider`. */
 export interface ProviderProps {
   /** `rustfs`, `minio`, `ceph-rgw`, `aws-iam`, or `external` (rotated by someone else). */
@@ -44,7 +52,17 @@ export interface ProviderProps {
   readonly adminCredential?: AdminCredentialRef;
   /** The provider pods' NetworkPolicy. @default - enabled, no extra namespaces */
   readonly networkPolicy?: ProviderNetworkPolicyOptions;
+  /**
+   * Egress of the rotation pods to a provider outside the cluster (the rotation NetworkPolicy
+   * is default-deny).
+   * @default - aws-iam: 0.0.0.0/0 on port 443 (IAM, STS and S3 have no fixed address range;
+   * give your VPC endpoints' CIDRs to narrow it); other kinds: none (their in-cluster pods are
+   * reached through namespace and podSelector)
+   */
+  readonly egress?: ProviderEgressOptions;
 }
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$|^[0-9a-fA-F:]+\/\d{1,3}$/;
 
 /** A storage system whose keys rekey rotates. Renders nothing by itself. */
 export class Provider extends Construct {
@@ -56,6 +74,8 @@ export class Provider extends Construct {
   public readonly podSelector: Readonly<Record<string, string>>;
   public readonly port?: number;
   public readonly adminCredential?: Required<AdminCredentialRef>;
+  /** Egress of the rotation pods to the provider outside the cluster, defaults applied; none for in-cluster providers. */
+  public readonly egress?: { readonly cidrs: readonly string[]; readonly port: number };
   /** The NetworkPolicy settings, defaults applied. */
   public readonly networkPolicy!: { readonly enabled: boolean; readonly allowFrom: readonly string[] };
 
@@ -104,6 +124,20 @@ export class Provider extends Construct {
       }
     });
     this.networkPolicy = { enabled: props.networkPolicy?.enabled ?? true, allowFrom };
+    if (props.egress !== undefined) {
+      const cidrs = [...(props.egress.cidrs ?? [])];
+      if (cidrs.length === 0) fail('egress', 'must list at least one CIDR in cidrs', props.egress, 'Give egress: {cidrs: [<endpoint range>]}, or remove egress.');
+      cidrs.forEach((c, i) => {
+        if (typeof c !== 'string' || !CIDR.test(c)) {
+          throw new FieldError(this.node.path, { field: ['egress', 'cidrs', i], what: 'must be a CIDR', value: c, fix: 'Give an address range such as 10.0.0.0/16.' }, { subject: this });
+        }
+      });
+      const p = props.egress.port ?? 443;
+      if (!Number.isInteger(p) || p < 1 || p > 65535) fail('egress', 'port must be between 1 and 65535', p, 'Give the endpoints\' TCP port, usually 443.');
+      this.egress = { cidrs, port: p };
+    } else if (props.kind === 'aws-iam') {
+      this.egress = { cidrs: ['0.0.0.0/0'], port: 443 };
+    }
     if (props.adminCredential) {
       this.adminCredential = {
         secretName: props.adminCredential.secretName,

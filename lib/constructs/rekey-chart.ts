@@ -220,6 +220,7 @@ export class RekeyChart extends Chart {
       renderRotatorPolicy(scope, {
         namespace: this.rotatorNamespace,
         providers: called.map((p) => ({ namespace: p.namespace!, podSelector: p.podSelector, port: p.port! })),
+        external: rotated.map((c) => c.provider.egress).filter((e) => e !== undefined),
         apiServer: this.rotator.apiServer!,
         labels,
       });

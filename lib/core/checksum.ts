@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 export interface ChecksumInput {
   readonly credential: string;
   readonly generation: number;
-  readonly accessKeyId: string;
-  /** What is delivered to the consumer's Secret: ciphertexts for sealed, a marker for plain. */
+  /** The new key's ID; null when it is drawn in the cluster (a store-held delivery): the generation and the remote reference then make the checksum change. */
+  readonly accessKeyId: string | null;
+  /** What is delivered to the consumer's Secret: ciphertexts for sealed, a marker for plain, the store reference and remote key for store-held deliveries. */
   readonly material: Readonly<Record<string, string>>;
 }
 

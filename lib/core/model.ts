@@ -72,7 +72,8 @@ export interface CredentialModel {
     readonly scope?: 'strict' | 'namespace-wide' | 'cluster-wide';
     /** Store-held deliveries (external, csi): the store and remote key the targets pull from (references only). */
     readonly remote?: {
-      readonly store: { readonly kind: 'SecretStore' | 'ClusterSecretStore'; readonly name: string };
+      /** `acceptsPush: false` marks a store declared read-only (absent: it accepts the PushSecret). */
+      readonly store: { readonly kind: 'SecretStore' | 'ClusterSecretStore'; readonly name: string; readonly acceptsPush?: boolean };
       readonly remoteKey: string;
       readonly properties: { readonly accessKeyId: string; readonly secretAccessKey: string };
     };

@@ -195,7 +195,11 @@ export interface RotationPlan {
   readonly keySource: PlanKeySource;
   /** The new key's ID; null when it is drawn in the cluster (`providerDrawn`). */
   readonly accessKeyId: string | null;
-  /** The key this rotation retires; null on the first rotation of a credential never adopted. */
+  /**
+   * The key this rotation retires; null on the first rotation of a credential never adopted,
+   * and on a `providerDrawn` generation after the first: the previous key was drawn in the
+   * cluster too, so the rotator reads it from its rotation record of generation - 1.
+   */
   readonly previousAccessKeyId: string | null;
   readonly rotatorNamespace: string;
   /** `rekey-<credential>-g<generation>-staging` in the rotator namespace. */

@@ -46,7 +46,19 @@ const entrySchema = z.strictObject({
   generation: z.number().int().min(1),
   provider: z.string(),
   delivery: z.enum(['sealed', 'plain', 'external', 'csi']),
-  accessKeyId: z.string().min(1),
+  /**
+   * Where the pair comes from: absent (rekey-drawn: `rekey rotate` drew and sealed it), or
+   * `providerDrawn` (a store-held delivery: the activate Job obtains the pair in the cluster, so
+   * the ledger holds no key material and no key ID for this generation).
+   */
+  keySource: z.literal('providerDrawn').optional(),
+  /** The new key's ID; null when it is drawn in the cluster (`keySource: providerDrawn`): unknown until the activate Job draws it (see the rotation record). */
+  accessKeyId: z.string().min(1).nullable(),
+  /**
+   * The key this generation retires, when known offline (the previous rekey-drawn key, or the
+   * adopted one). Absent on a later providerDrawn generation: the rotator reads it from its
+   * rotation record of generation - 1.
+   */
   previousAccessKeyId: z.string().min(1).optional(),
   rotatedAt: z.iso.datetime(),
   /** Fingerprint of the sealing certificate used (sealed delivery). */
@@ -67,6 +79,13 @@ const entrySchema = z.strictObject({
 });
 export type LedgerEntry = z.infer<typeof entrySchema>;
 
+/** The entry's key source, checked: `providerDrawn` exactly when there is no key ID. */
+function checkKeySource(entry: { keySource?: 'providerDrawn'; accessKeyId: string | null }, ctx: z.RefinementCtx): void {
+  if ((entry.keySource === 'providerDrawn') !== (entry.accessKeyId === null)) {
+    ctx.addIssue({ code: 'custom', path: ['accessKeyId'], message: 'must be null exactly when keySource is providerDrawn' });
+  }
+}
+
 /** The characters an access-key ID may have at every provider rekey supports, 3 to 128 of them. */
 export const ACCESS_KEY_ID = /^[A-Za-z0-9._@+=-]{3,128}$/;
 
@@ -79,7 +98,7 @@ const adoptedRecord = z.strictObject({
 export type AdoptedKey = z.infer<typeof adoptedRecord>;
 
 const INTEGRITY = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>');
-const rotatedFileEntry = entrySchema.extend({ integrity: INTEGRITY });
+const rotatedFileEntry = entrySchema.extend({ integrity: INTEGRITY }).superRefine(checkKeySource);
 const adoptedFileEntry = z.strictObject({ adopted: adoptedRecord, integrity: INTEGRITY });
 /** The schema of the ledger before per-entry integrity (one whole-file `integrity:`): still read, rewritten on the next write. */
 const legacyEntry = entrySchema;
@@ -206,7 +225,7 @@ export class Ledger {
 
   /** A new ledger with one entry replaced (a rotation replaces an adopted key). */
   public with(credential: string, entry: LedgerEntry): Ledger {
-    const checked = entrySchema.parse(entry);
+    const checked = entrySchema.superRefine(checkKeySource).parse(entry);
     const adopted = { ...this.#adopted };
     delete adopted[credential];
     return new Ledger({ ...this.#entries, [credential]: checked }, adopted);

@@ -36,7 +36,8 @@ export interface RotateOptions {
 export interface RotatedCredential {
   readonly credential: string;
   readonly generation: number;
-  readonly accessKeyId: string;
+  /** null when the key is drawn in the cluster (a store-held delivery): the activate Job learns it. */
+  readonly accessKeyId: string | null;
   readonly previousAccessKeyId?: string;
 }
 
@@ -144,20 +145,38 @@ function newEntry(
     throw new ValidationError(`rekey rotate credential ${cred.name} uses provider ${provider.name} of kind external: got external. Keys of an external provider are rotated by its owner; rekey only delivers them.`);
   }
   const deliveryKind = cred.delivery.kind;
-  if (deliveryKind !== 'sealed' && deliveryKind !== 'plain') {
-    throw new ValidationError(`rekey rotate credential ${cred.name} has delivery ${deliveryKind}: got ${deliveryKind}. Store-held deliveries are not rotated from git in this release.`);
-  }
-  const pair = drawKeyPair(provider.kind, random);
   const generation = (previous?.generation ?? 0) + 1;
   const stagingName = `rekey-${cred.name}-g${generation}-staging`;
   const ns = cred.rotatorNamespace;
   const profile = cred.aliases.find((a) => a.credentialsFile)?.profile;
+  // The key this generation retires, when known offline: the previous rekey-drawn key, or the adopted one.
+  const previousKnown = previous ? (previous.accessKeyId ?? undefined) : adoptedAccessKeyId;
+  if (cred.delivery.remote) {
+    // Store-held (external, csi): the activate Job obtains the pair in the cluster and writes the
+    // staging Secret; a PushSecret copies it to the store. No key material, no key ID here.
+    return {
+      generation,
+      provider: provider.name,
+      delivery: deliveryKind,
+      keySource: 'providerDrawn',
+      accessKeyId: null,
+      ...(previousKnown ? { previousAccessKeyId: previousKnown } : {}),
+      rotatedAt: now.toISOString(),
+      ...(profile !== undefined ? { credentialsFileProfile: profile } : {}),
+      staging: { namespace: ns, secretName: stagingName },
+      targets: cred.targets.map((t) => ({ namespace: t.namespace, secretName: t.secretName })),
+    };
+  }
+  if (deliveryKind !== 'sealed' && deliveryKind !== 'plain') {
+    throw new ValidationError(`rekey rotate credential ${cred.name} has delivery ${deliveryKind} without a remote store reference: got ${deliveryKind}. Report this: a store-held delivery always names its store.`);
+  }
+  const pair = drawKeyPair(provider.kind, random);
   const base = {
     generation,
     provider: provider.name,
     delivery: deliveryKind,
     accessKeyId: pair.accessKeyId,
-    ...(previous ? { previousAccessKeyId: previous.accessKeyId } : adoptedAccessKeyId ? { previousAccessKeyId: adoptedAccessKeyId } : {}),
+    ...(previousKnown ? { previousAccessKeyId: previousKnown } : {}),
     rotatedAt: now.toISOString(),
     ...(profile !== undefined ? { credentialsFileProfile: profile } : {}),
   };

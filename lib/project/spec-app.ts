@@ -3,14 +3,14 @@ import { Construct } from 'constructs';
 import { AliasSet } from '../core/alias-set.js';
 import { FieldError, formatPath, show, ValidationError, valueAt, type FieldPath } from '../core/errors.js';
 import { Credential } from '../constructs/credential.js';
-import { Delivery } from '../constructs/deliveries/delivery.js';
+import { Delivery, type RemoteProperties } from '../constructs/deliveries/delivery.js';
 import { GitOps } from '../constructs/gitops/gitops.js';
 import { Provider } from '../constructs/provider.js';
 import { RekeyChart, type ILedger, type RekeyChartProps } from '../constructs/rekey-chart.js';
 import { RotationPolicy } from '../constructs/rotation-policy.js';
 import { Workload } from '../constructs/workload.js';
 import { Ledger } from './ledger.js';
-import { loadSpecDocument, type RekeySpec, type SpecDocument } from './spec.js';
+import { loadSpecDocument, type CredentialSpec, type RekeySpec, type SpecDocument } from './spec.js';
 
 /** Set by the rekey CLI: the spec file the app reads. */
 export const SPEC_ENV = 'REKEY_SPEC';
@@ -134,6 +134,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
       port: p.port,
       adminCredential: p.adminCredential,
       networkPolicy: p.networkPolicy,
+      egress: p.egress,
     })));
   });
 
@@ -147,23 +148,7 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
     if (!provider) {
       throw located([...base, 'provider'], new FieldError(file, { field: [], what: 'names no provider', value: c.provider, fix: `Use one of: ${[...providers.keys()].join(', ')}.` }));
     }
-    const d = c.delivery;
-    const delivery = at([...base, 'delivery'], () =>
-      d.kind === 'sealed'
-        ? Delivery.sealed({ scope: d.scope })
-        : d.kind === 'csi'
-          ? Delivery.csi({
-              provider: d.provider,
-              parameters: d.parameters,
-              store: d.store,
-              remoteKey: d.remoteKey,
-              ...(d.properties ? { properties: d.properties } : {}),
-              ...(d.objectPath !== undefined ? { objectPath: d.objectPath } : {}),
-              rotationPollIntervalSeconds: d.rotationPollIntervalSeconds,
-              secretRotationEnabled: d.secretRotationEnabled,
-            })
-          : Delivery.plain({ acknowledgeInsecure: d.acknowledgeInsecure }),
-    );
+    const delivery = at([...base, 'delivery'], () => deliveryOf(c.delivery));
     const cred = at(base, () => new Credential(chart!, c.name, {
       name: c.name,
       provider,
@@ -198,6 +183,30 @@ export function chartFromSpec(scope: Construct, id: string, options: SpecChartOp
     credentials.set(c.name, cred);
   });
   return new SpecChart(chart!, providers, credentials, file);
+}
+
+/** The Delivery of a credential's `delivery` field. */
+function deliveryOf(d: CredentialSpec['delivery']): Delivery {
+  switch (d.kind) {
+    case 'sealed':
+      return Delivery.sealed({ scope: d.scope });
+    case 'plain':
+      return Delivery.plain({ acknowledgeInsecure: d.acknowledgeInsecure });
+    case 'external':
+      // half a properties pair is refused by Delivery.external, with its own message
+      return Delivery.external({ store: d.store, remoteKey: d.remoteKey, properties: d.properties as RemoteProperties | undefined, templateData: d.templateData });
+    case 'csi':
+      return Delivery.csi({
+        provider: d.provider,
+        parameters: d.parameters,
+        store: d.store,
+        remoteKey: d.remoteKey,
+        ...(d.properties ? { properties: d.properties } : {}),
+        ...(d.objectPath !== undefined ? { objectPath: d.objectPath } : {}),
+        rotationPollIntervalSeconds: d.rotationPollIntervalSeconds,
+        secretRotationEnabled: d.secretRotationEnabled,
+      });
+  }
 }
 
 /** rekey.ledger.yaml beside a spec. */

@@ -85,6 +85,15 @@ const providerSchema = z.strictObject({
     .max(65535, { error: m('must be between 1 and 65535', 'Give the storage port, e.g. 9000.') })
     .optional(),
   adminCredential: adminCredential.optional(),
+  /** Egress of the rotation pods to a provider outside the cluster. @default - aws-iam: {cidrs: [0.0.0.0/0], port: 443}; others: none */
+  egress: z
+    .strictObject({
+      /** Address ranges of the provider's endpoints, e.g. your VPC endpoints for IAM, STS and S3. */
+      cidrs: z.array(z.string({ error: m('must be a string', 'Give a CIDR such as 10.0.0.0/16.') })),
+      /** @default 443 */
+      port: z.number({ error: m('must be a number', 'Give the TCP port, usually 443.') }).optional(),
+    })
+    .optional(),
   /** The provider pods' NetworkPolicy (storage port only from its namespace, the targets' namespaces, the rotation Jobs and allowFrom). @default {enabled: true} */
   networkPolicy: z
     .strictObject({
@@ -118,6 +127,26 @@ const aliasRef = z.union(
   },
 );
 
+/** An External Secrets Operator store, by reference (external, csi). */
+const storeRefSchema = z.strictObject({
+  kind: enumOf(['SecretStore', 'ClusterSecretStore'] as const, 'store.kind'),
+  name: secretName,
+  /** false for a store that cannot accept writes: refused for keys obtained in the cluster (they are pushed there). @default true */
+  acceptsPush: z.boolean({ error: m('must be true or false', 'Set acceptsPush: true or false.') }).optional(),
+});
+
+/** `external`: an ExternalSecret per target, fed from one remote pair that a per-generation PushSecret writes. */
+const externalDeliverySchema = z.strictObject({
+  kind: z.literal('external'),
+  store: storeRefSchema,
+  /** The key in the store holding the pair. */
+  remoteKey: z.string({ error: m('must be a string', 'Give the key in the store that holds the pair, e.g. storage/ingest.') }),
+  /** The remote key's properties holding each half. @default {accessKeyId: access-key, secretAccessKey: secret-key} */
+  properties: z.strictObject({ accessKeyId: z.string().optional(), secretAccessKey: z.string().optional() }).optional(),
+  /** More target keys templated from the pair ({{ .rekeyAccessKeyId }}, {{ .rekeySecretAccessKey }}). @default {} */
+  templateData: z.record(secretKeyName, z.string()).optional(),
+});
+
 /** delivery kind csi: the Secrets Store CSI driver (see `Delivery.csi`). */
 const csiDeliverySchema = z.strictObject({
   kind: z.literal('csi'),
@@ -126,10 +155,7 @@ const csiDeliverySchema = z.strictObject({
   /** Provider parameters other than objects (vault: roleName required, vaultAddress, …; aws: region, usePodIdentity, …). @default {} */
   parameters: z.record(z.string(), z.string({ error: m('must be a string', 'Quote the value: SecretProviderClass parameters are strings.') })).default({}),
   /** The External Secrets store the pair is pushed to: the backend the CSI provider reads. */
-  store: z.strictObject({
-    kind: enumOf(['SecretStore', 'ClusterSecretStore'] as const, 'store.kind'),
-    name: z.string({ error: m('must be a string', 'Name the SecretStore or ClusterSecretStore.') }),
-  }),
+  store: storeRefSchema,
   /** The store key holding the pair. */
   remoteKey: z.string({ error: m('must be a string', 'Give the store key holding the pair, e.g. rekey/uploads.') }),
   /** Property names of the two halves. @default {accessKeyId: access-key, secretAccessKey: secret-key} */
@@ -151,9 +177,10 @@ const deliverySchema = z.discriminatedUnion(
   [
     z.strictObject({ kind: z.literal('sealed'), scope: enumOf(SEALING_SCOPES, 'scope').default('strict') }),
     z.strictObject({ kind: z.literal('plain'), acknowledgeInsecure: z.boolean().default(false) }),
+    externalDeliverySchema,
     csiDeliverySchema,
   ],
-  { error: m('must be sealed, plain or csi', 'Set delivery.kind: sealed (or csi for the Secrets Store CSI driver, plain for a local cluster).') },
+  { error: m('must be sealed, plain, external or csi', 'Set delivery.kind: sealed, external (an External Secrets store), csi (the Secrets Store CSI driver), or plain for a local cluster.') },
 );
 
 const targetSchema = z.strictObject({ namespace: namespaceName, secretName });
@@ -466,13 +493,16 @@ const KNOWN: Record<string, string[]> = {
   'credentials.targets': Object.keys(targetSchema.shape),
   'credentials.consumers': Object.keys(consumerSchema.shape),
   'credentials.policy': Object.keys(policySchema.shape),
-  'credentials.delivery': [...new Set([...Object.keys(csiDeliverySchema.shape), 'scope', 'acknowledgeInsecure'])],
+  'credentials.delivery': [...new Set(['kind', 'scope', 'acknowledgeInsecure', ...Object.keys(externalDeliverySchema.shape), ...Object.keys(csiDeliverySchema.shape)])],
+  'credentials.delivery.store': Object.keys(storeRefSchema.shape),
+  'credentials.delivery.properties': ['accessKeyId', 'secretAccessKey'],
   'providers.adminCredential': Object.keys(adminCredential.shape),
   rotator: Object.keys(rotatorSchema.shape),
   gitops: Object.keys(gitopsSchema.shape),
   'rotator.deadlines': ['activateSeconds', 'deliverSeconds', 'retireSeconds', 'verifySeconds', 'kubeletRefreshSeconds'],
   'rotator.apiServer': ['cidr', 'port'],
   'providers.networkPolicy': ['enabled', 'allowFrom'],
+  'providers.egress': ['cidrs', 'port'],
   'gitops.application': ['repoURL', 'path', 'targetRevision', 'name', 'namespace', 'project', 'server'],
   'gitops.flux': ['name', 'namespace', 'sourceName', 'path', 'interval', 'timeout'],
 };

@@ -312,8 +312,8 @@ describe('rekey status', () => {
       ['uploads', 1, 10, '2026-12-01T10:00:00.000Z', 'ok'],
     ]);
     expect(json[1].consumers).toEqual(['CronJob/jobs/cleanup', 'Deployment/web/web']);
-    expect(r.stdout.split('\n')[0]).toBe('CREDENTIAL  PROVIDER  GEN  ACCESS KEY ID         AGE  NEXT DUE    STATE   CONSUMERS');
-    expect(r.stdout).toContain(`uploads     rustfs    1    ${json[1].accessKeyId}  10d  2026-12-01  ok      CronJob/jobs/cleanup, Deployment/web/web`);
+    expect(r.stdout.split('\n')[0]).toBe('CREDENTIAL  PROVIDER  DELIVERY  GEN  ACCESS KEY ID         AGE  NEXT DUE    STATE   CONSUMERS');
+    expect(r.stdout).toContain(`uploads     rustfs    sealed    1    ${json[1].accessKeyId}  10d  2026-12-01  ok      CronJob/jobs/cleanup, Deployment/web/web`);
   });
 });
 

@@ -42,7 +42,7 @@ describe('rekey revoke', () => {
     const e = Ledger.load(join(dir, 'rekey.ledger.yaml')).get('uploads')!;
     expect([e.generation, e.revoke, e.previousAccessKeyId]).toEqual([2, true, old]);
     expect(jobs(dir)).toEqual(['rekey-uploads-g2-deliver-<hash>', 'rekey-uploads-g2-revoke-<hash>']);
-    expect((await cli(dir, ['status'], NOW)).stdout).toMatch(/\nuploads +rustfs +2 revoke /);
+    expect((await cli(dir, ['status'], NOW)).stdout).toMatch(/\nuploads +rustfs +sealed +2 revoke /);
     expect((await cli(dir, ['check'])).code).toBe(0);
   }, 60_000);
 
@@ -68,7 +68,7 @@ describe('rekey retry', () => {
     expect(Ledger.load(join(dir, 'rekey.ledger.yaml')).get('uploads')!.attempts).toEqual({ deliver: 3 });
     const status = await cli(dir, ['status', '--output', 'json'], NOW);
     expect(JSON.parse(status.stdout).find((r: { credential: string }) => r.credential === 'uploads').attempts).toEqual({ deliver: 3 });
-    expect((await cli(dir, ['status'], NOW)).stdout).toMatch(/\nuploads +rustfs +1 deliver a3 /);
+    expect((await cli(dir, ['status'], NOW)).stdout).toMatch(/\nuploads +rustfs +sealed +1 deliver a3 /);
     expect((await cli(dir, ['check'])).code).toBe(0);
   }, 60_000);
 

@@ -23,14 +23,15 @@ const AWS: CsiDeliveryOptions = {
   properties: { accessKeyId: 'access-key-id', secretAccessKey: 'secret_access_key' },
 };
 
-/** A ledger entry of a csi credential (references only: no sealed value, no plaintext). */
+/** A ledger entry of a csi credential as `rekey rotate` writes it (references only: no key ID, no sealed value, no plaintext). */
 function csiEntry(generation = 2, targets: Array<[string, string]> = [['web', 'uploads-s3']]): LedgerEntry {
   return {
     generation,
     provider: 'rustfs',
     delivery: 'csi',
-    accessKeyId: `AKFAKEFAKEFAKEFAKE0${generation}`,
-    previousAccessKeyId: `AKFAKEFAKEFAKEFAKE0${generation - 1}`,
+    // a store-held pair is drawn in the cluster: no key ID, no key material in the ledger
+    keySource: 'providerDrawn',
+    accessKeyId: null,
     rotatedAt: '2026-11-01T10:00:00.000Z',
     staging: { namespace: 'rekey-system', secretName: `rekey-uploads-g${generation}-staging` },
     targets: targets.map(([namespace, secretName]) => ({ namespace, secretName })),
@@ -85,7 +86,7 @@ describe('Delivery.csi renders', () => {
         name: 'uploads-s3',
         namespace: 'web',
         labels: { 'app.kubernetes.io/managed-by': 'rekey', 'rekey.dev/credential': 'uploads' },
-        annotations: { 'argocd.argoproj.io/sync-wave': '-2', 'rekey.dev/access-key-id': 'AKFAKEFAKEFAKEFAKE02', 'rekey.dev/generation': '2' },
+        annotations: { 'argocd.argoproj.io/sync-wave': '-2', 'rekey.dev/generation': '2' },
       },
       spec: {
         provider: 'vault',
@@ -123,8 +124,15 @@ describe('Delivery.csi renders', () => {
         ],
       },
     });
-    // no Secret, SealedSecret or staging object of the csi delivery's own, nothing secret anywhere
+    // no Secret, SealedSecret or staging object of the csi delivery's own, nothing secret anywhere; the
+    // store-held machinery pushes the pair the activate Job draws to the same store
     expect(docs.filter((d) => d.kind === 'Secret' || d.kind === 'SealedSecret')).toEqual([]);
+    const push = byKind(docs, 'PushSecret');
+    expect(push.spec.secretStoreRefs).toEqual([{ kind: 'ClusterSecretStore', name: 'vault' }]);
+    expect(push.spec.data.map((d: { match: { remoteRef: unknown } }) => d.match.remoteRef)).toEqual([
+      { remoteKey: 'rekey/uploads', property: 'access-key' },
+      { remoteKey: 'rekey/uploads', property: 'secret-key' },
+    ]);
     expect(JSON.stringify(docs)).not.toMatch(/fake-secret|plainSecret/);
 
     // THEN the env consumer reads the synced Secret, mounts the CSI volume (so the Secret exists) and gets a checksum
@@ -203,7 +211,7 @@ describe('Delivery.csi renders', () => {
     const strip = (d: Doc) => JSON.parse(JSON.stringify(d).replace(/"rekey\.dev\/uploads-checksum":"[0-9a-f]+"/, '"x":"x"'));
     expect(strip(byKind(a, 'Deployment', 'api'))).toEqual(strip(byKind(b, 'Deployment', 'api')));
     expect(byKind(a, 'SecretProviderClass').spec).toEqual(byKind(b, 'SecretProviderClass').spec);
-    expect(byKind(b, 'SecretProviderClass').metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '-2', 'rekey.dev/access-key-id': 'AKFAKEFAKEFAKEFAKE03', 'rekey.dev/generation': '3' });
+    expect(byKind(b, 'SecretProviderClass').metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '-2', 'rekey.dev/generation': '3' });
   });
 
   it('GIVEN secretRotationEnabled false WHEN a file consumer is bound THEN it is restarted like an env consumer (checksum, and the plan says so)', () => {

@@ -36,7 +36,7 @@ function render(tool: Tool, generation = 2): string {
 
 const files = (dist: string) => [...snapshotTree(dist).keys()];
 const docsOf = (dist: string, rel: string) => parseAllDocuments(readFileSync(join(dist, rel), 'utf8')).map((d) => d.toJS());
-const STAGES = ['1-rotator', '2-activate', '3-targets', '4-deliver', '5-workloads', '6-retire'];
+const STAGES = ['1-rotator', '2-activate', '3-push', '4-targets', '5-deliver', '6-workloads', '7-retire'];
 
 describe.each(['argocd', 'flux', 'plain'] as const)('gitops %s', (tool) => {
   const dist = render(tool);
@@ -46,7 +46,7 @@ describe.each(['argocd', 'flux', 'plain'] as const)('gitops %s', (tool) => {
     if (tool === 'argocd') {
       expect(layout).toEqual(['ACCESS.md', 'argocd/application.yaml', 'components/jobs/kustomization.yaml', 'components/web/kustomization.yaml', 'rekey.k8s.yaml']);
     } else {
-      const stages = STAGES.flatMap((s) => [`stages/${s}/kustomization.yaml`, ...(s === '5-workloads' ? [] : [`stages/${s}/manifests.yaml`])]);
+      const stages = STAGES.flatMap((s) => [`stages/${s}/kustomization.yaml`, ...(s === '6-workloads' || s === '3-push' ? [] : [`stages/${s}/manifests.yaml`])]);
       expect(layout).toEqual([
         'ACCESS.md',
         ...(tool === 'plain' ? ['README.md'] : []),
@@ -85,6 +85,7 @@ describe.each(['argocd', 'flux', 'plain'] as const)('gitops %s', (tool) => {
           'ServiceAccount/rekey-uploads-rotator',
         ],
         ['Job/activate'],
+        [],
         ['SealedSecret/uploads-s3', 'SealedSecret/uploads-s3'],
         ['Job/deliver'],
         [],
@@ -96,22 +97,24 @@ describe.each(['argocd', 'flux', 'plain'] as const)('gitops %s', (tool) => {
   }
 
   it('matches its snapshot', () => {
-    const pick = tool === 'argocd' ? ['argocd/application.yaml', 'rekey.k8s.yaml'] : tool === 'flux' ? ['flux/kustomizations.yaml', 'stages/2-activate/manifests.yaml'] : ['README.md', 'stages/6-retire/manifests.yaml'];
+    const pick = tool === 'argocd' ? ['argocd/application.yaml', 'rekey.k8s.yaml'] : tool === 'flux' ? ['flux/kustomizations.yaml', 'stages/2-activate/manifests.yaml'] : ['README.md', 'stages/7-retire/manifests.yaml'];
     for (const f of pick) expect(readFileSync(join(dist, f), 'utf8')).toMatchSnapshot(f);
   });
 });
 
 describe('flux stages', () => {
-  it('chain with dependsOn, wait, prune, timeouts from the deadlines, and SealedSecret health where SealedSecrets are', () => {
+  it('chain with dependsOn, wait, prune, timeouts from the deadlines, and SealedSecret/ExternalSecret health where they are', () => {
     const ks = docsOf(render('flux'), 'flux/kustomizations.yaml');
     expect(ks.map((k) => [k.metadata.name, k.spec.dependsOn?.[0]?.name ?? null, k.spec.path, k.spec.timeout, k.spec.wait, k.spec.prune, !!k.spec.healthCheckExprs])).toEqual([
       ['rekey-rotator', null, './dist/stages/1-rotator', '10m', true, true, true],
       ['rekey-activate', 'rekey-rotator', './dist/stages/2-activate', '1140s', true, true, false],
-      ['rekey-targets', 'rekey-activate', './dist/stages/3-targets', '10m', true, true, true],
-      ['rekey-deliver', 'rekey-targets', './dist/stages/4-deliver', '1200s', true, true, false],
-      ['rekey-workloads', 'rekey-deliver', './dist/stages/5-workloads', '10m', true, true, false],
-      ['rekey-retire', 'rekey-workloads', './dist/stages/6-retire', '4530s', true, true, false],
+      ['rekey-push', 'rekey-activate', './dist/stages/3-push', '10m', true, true, false],
+      ['rekey-targets', 'rekey-push', './dist/stages/4-targets', '10m', true, true, true],
+      ['rekey-deliver', 'rekey-targets', './dist/stages/5-deliver', '1200s', true, true, false],
+      ['rekey-workloads', 'rekey-deliver', './dist/stages/6-workloads', '10m', true, true, false],
+      ['rekey-retire', 'rekey-workloads', './dist/stages/7-retire', '4530s', true, true, false],
     ]);
+    expect(ks.find((k) => k.metadata.name === 'rekey-targets').spec.healthCheckExprs.map((e: any) => e.kind)).toEqual(['SealedSecret', 'ExternalSecret']);
     expect(ks.every((k) => k.spec.sourceRef.name === 'platform')).toBe(true);
   });
 });
@@ -125,12 +128,12 @@ describe('plain README', () => {
       `kubectl wait -n rekey-system --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/rekey-uploads-g2-staging`,
       'kubectl apply --server-side -k dist/stages/2-activate',
       'kubectl wait -n rekey-system --for=condition=complete --timeout=1020s job/rekey-uploads-g2-activate-<hash>',
-      'kubectl apply --server-side -k dist/stages/3-targets',
+      'kubectl apply --server-side -k dist/stages/4-targets',
       `kubectl wait -n web --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/uploads-s3`,
       `kubectl wait -n jobs --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/uploads-s3`,
-      'kubectl apply --server-side -k dist/stages/4-deliver',
+      'kubectl apply --server-side -k dist/stages/5-deliver',
       'kubectl wait -n rekey-system --for=condition=complete --timeout=1200s job/rekey-uploads-g2-deliver-<hash>',
-      'kubectl apply --server-side -k dist/stages/6-retire',
+      'kubectl apply --server-side -k dist/stages/7-retire',
       'kubectl wait -n rekey-system --for=condition=complete --timeout=4530s job/rekey-uploads-g2-retire-<hash>',
       'kubectl -n rekey-system delete job -l rekey.dev/credential=uploads,rekey.dev/generation=1',
     ]);
@@ -157,8 +160,8 @@ function exampleProject(tool: Tool): string {
 describe('one rotation of the example', () => {
   const changed: Record<Tool, string[]> = {
     argocd: ['ACCESS.md', 'components/airflow/kustomization.yaml', 'rekey.k8s.yaml'],
-    flux: ['ACCESS.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/3-targets/manifests.yaml', 'stages/4-deliver/manifests.yaml', 'stages/6-retire/kustomization.yaml', 'stages/6-retire/manifests.yaml'],
-    plain: ['ACCESS.md', 'README.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/3-targets/manifests.yaml', 'stages/4-deliver/manifests.yaml', 'stages/6-retire/kustomization.yaml', 'stages/6-retire/manifests.yaml'],
+    flux: ['ACCESS.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/4-targets/manifests.yaml', 'stages/5-deliver/manifests.yaml', 'stages/7-retire/kustomization.yaml', 'stages/7-retire/manifests.yaml'],
+    plain: ['ACCESS.md', 'README.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/4-targets/manifests.yaml', 'stages/5-deliver/manifests.yaml', 'stages/7-retire/kustomization.yaml', 'stages/7-retire/manifests.yaml'],
   };
   it.each(['argocd', 'flux', 'plain'] as const)('%s: changes exactly the expected files', async (tool) => {
     const dir = exampleProject(tool);
@@ -169,6 +172,6 @@ describe('one rotation of the example', () => {
     const r = await cli(dir, ['rotate', 'ingest'], new Date('2026-12-01T00:00:00Z'));
     expect(r.code).toBe(0);
     expect(diffTrees(before, join(dir, 'dist'))).toEqual(changed[tool]);
-    expect(existsSync(join(dir, 'dist', tool === 'argocd' ? 'rekey.k8s.yaml' : 'stages/6-retire/manifests.yaml'))).toBe(true);
+    expect(existsSync(join(dir, 'dist', tool === 'argocd' ? 'rekey.k8s.yaml' : 'stages/7-retire/manifests.yaml'))).toBe(true);
   }, 240_000);
 });

@@ -302,27 +302,28 @@ describe('Argo CD sync waves', () => {
     const wave = (d: any) => d.metadata.annotations?.['argocd.argoproj.io/sync-wave'];
     const byKind = docs.map((d) => `${wave(d)} ${d.kind} ${d.metadata.labels?.['rekey.dev/step'] ?? d.metadata.name}`);
     expect(byKind).toEqual([
-      '-4 SealedSecret rekey-uploads-g3-staging',
-      '-4 ConfigMap rekey-uploads-g3-plan',
-      '-4 ServiceAccount rekey-uploads-rotator',
-      '-4 Role rekey-uploads-rotator',
-      '-4 RoleBinding rekey-uploads-rotator',
-      '-4 Role rekey-uploads-rotator',
-      '-4 RoleBinding rekey-uploads-rotator',
-      '-4 Role rekey-uploads-rotator',
-      '-4 RoleBinding rekey-uploads-rotator',
-      '-3 Job activate',
+      '-5 SealedSecret rekey-uploads-g3-staging',
+      '-5 ConfigMap rekey-uploads-g3-plan',
+      '-5 ServiceAccount rekey-uploads-rotator',
+      '-5 Role rekey-uploads-rotator',
+      '-5 RoleBinding rekey-uploads-rotator',
+      '-5 Role rekey-uploads-rotator',
+      '-5 RoleBinding rekey-uploads-rotator',
+      '-5 Role rekey-uploads-rotator',
+      '-5 RoleBinding rekey-uploads-rotator',
+      '-4 Job activate',
       '-1 Job deliver',
       '1 Job retire',
       '-2 SealedSecret uploads-s3',
       '-2 SealedSecret cache-s3',
-      '-4 Namespace rekey-system',
-      '-4 ConfigMap rekey-rotator-bundle',
-      '-4 NetworkPolicy rekey-rotator',
-      '-4 NetworkPolicy rekey-rustfs-ingress',
+      '-5 Namespace rekey-system',
+      '-5 ConfigMap rekey-rotator-bundle',
+      '-5 NetworkPolicy rekey-rotator',
+      '-5 NetworkPolicy rekey-rustfs-ingress',
     ]);
     expect(webDocs().map((d) => wave(d))).toEqual(['0']);
-    expect([Stage.ROTATOR, Stage.ACTIVATE, Stage.TARGETS, Stage.DELIVER, Stage.WORKLOADS, Stage.RETIRE].map((s) => s.wave)).toEqual([-4, -3, -2, -1, 0, 1]);
+    expect(Stage.ALL).toEqual([Stage.ROTATOR, Stage.ACTIVATE, Stage.PUSH, Stage.TARGETS, Stage.DELIVER, Stage.WORKLOADS, Stage.RETIRE]);
+    expect(Stage.ALL.map((s) => s.wave)).toEqual([-5, -4, -3, -2, -1, 0, 1]);
   });
 
   it('every rendered object validates', () => {

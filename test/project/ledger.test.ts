@@ -83,3 +83,30 @@ describe('Ledger', () => {
     expect(() => Ledger.parse(l.serialize().replace('AKIAFAKEFAKEFAKE0001', 'AKIAFAKEFAKEFAKE0002'))).toThrow(/^rekey\.ledger\.yaml credentials\.b\.integrity does not match/);
   });
 });
+
+describe('an entry for a key drawn in the cluster (store-held delivery)', () => {
+  const drawn: LedgerEntry = {
+    generation: 2,
+    provider: 'aws',
+    delivery: 'external',
+    keySource: 'providerDrawn',
+    accessKeyId: null,
+    rotatedAt: '2026-11-01T10:00:00.000Z',
+    staging: { namespace: 'rekey-system', secretName: 'rekey-analytics-g2-staging' },
+    targets: [{ namespace: 'analytics', secretName: 'analytics-s3' }],
+  };
+
+  it('round-trips with no key ID and no key material, under its own integrity', () => {
+    const text = Ledger.empty().with('analytics', drawn).serialize();
+    expect(Ledger.parse(text).get('analytics')).toEqual(drawn);
+    expect(text).toContain('    accessKeyId: null\n');
+    expect(text).toContain('    keySource: providerDrawn\n');
+    expect(() => Ledger.parse(text.replace('keySource: providerDrawn', 'keySource: rekeyDrawn'))).toThrow(/credentials\.analytics\.keySource/);
+  });
+
+  it('refuses a key ID on a providerDrawn entry, and a missing one on a rekey-drawn entry', () => {
+    expect(() => Ledger.empty().with('analytics', { ...drawn, accessKeyId: 'AKIAFAKEFAKEFAKE0001' })).toThrow('must be null exactly when keySource is providerDrawn');
+    const { keySource: _k, ...rekeyDrawn } = drawn;
+    expect(() => Ledger.empty().with('analytics', rekeyDrawn)).toThrow('must be null exactly when keySource is providerDrawn');
+  });
+});

@@ -79,6 +79,7 @@ export function recoverSecrets(dir: string): Map<string, { accessKeyId: string; 
   const out = new Map<string, { accessKeyId: string; secret: string }>();
   for (const name of ledger.names()) {
     const e = ledger.get(name)!;
+    if (e.accessKeyId === null) continue; // drawn in the cluster: nothing in the ledger
     if (e.plainSecretAccessKey) {
       out.set(name, { accessKeyId: e.accessKeyId, secret: e.plainSecretAccessKey.reveal() });
       continue;

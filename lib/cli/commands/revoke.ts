@@ -18,7 +18,11 @@ export async function run({ values, positionals, dir, io }: CommandArgs): Promis
   const [c] = credentialsNamed(model, positionals, 'rekey revoke');
   if (values.yes !== true) {
     const ledger = Ledger.load(join(dir, 'rekey.ledger.yaml'), 'rekey.ledger.yaml');
-    const old = ledger.get(c!.name)?.accessKeyId ?? ledger.adopted(c!.name)?.accessKeyId ?? '(none recorded)';
+    const current = ledger.get(c!.name);
+    const old =
+      current && current.accessKeyId === null
+        ? `generation ${current.generation}'s key (drawn in the cluster: its ID is in the rotation record rekey-${c!.name}-status)`
+        : (current?.accessKeyId ?? ledger.adopted(c!.name)?.accessKeyId ?? '(none recorded)');
     const consumers = c!.consumers.map((w) => `${w.kind}/${w.namespace}/${w.name}`);
     io.stdout(
       `rekey revoke ${c!.name} would draw a new key (generation ${(ledger.get(c!.name)?.generation ?? 0) + 1}), and after the merge activate it and revoke ${old} at once, with no overlap.\n` +
@@ -30,7 +34,7 @@ export async function run({ values, positionals, dir, io }: CommandArgs): Promis
   const [r] = await rotateCredentials({ dir, credentials: [c!.name], revoke: true, model, now: io.now?.(), warn: (l) => io.stderr(l + '\n') });
   if (values.output === 'json') io.stdout(JSON.stringify({ revoked: r }) + '\n');
   else {
-    io.stdout(`revoke rendered for ${r!.credential}: generation ${r!.generation}, access key ${r!.accessKeyId}${r!.previousAccessKeyId ? ` revokes ${r!.previousAccessKeyId} at once` : ''}\n`);
+    io.stdout(`revoke rendered for ${r!.credential}: generation ${r!.generation}, access key ${r!.accessKeyId ?? 'drawn in the cluster by the revoke Job'}${r!.previousAccessKeyId ? ` revokes ${r!.previousAccessKeyId} at once` : r!.accessKeyId === null && r!.generation > 1 ? ` revokes generation ${r!.generation - 1}'s key at once` : ''}\n`);
     io.stdout('Review `git diff`, commit rekey.ledger.yaml and dist/, and merge: the revoke Job runs at the next sync.\n');
   }
   return ExitCode.OK;

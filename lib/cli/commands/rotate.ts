@@ -33,7 +33,7 @@ export async function run({ values, positionals, dir, io }: CommandArgs): Promis
   if (values.output === 'json') io.stdout(JSON.stringify({ rotated }) + '\n');
   else {
     for (const r of rotated) {
-      io.stdout(`rotated ${r.credential}: generation ${r.generation}, access key ${r.accessKeyId}${r.previousAccessKeyId ? ` (replaces ${r.previousAccessKeyId})` : ''}\n`);
+      io.stdout(`rotated ${r.credential}: generation ${r.generation}, access key ${r.accessKeyId ?? 'drawn in the cluster by the activate Job'}${r.previousAccessKeyId ? ` (replaces ${r.previousAccessKeyId})` : r.accessKeyId === null && r.generation > 1 ? ` (replaces generation ${r.generation - 1}'s key)` : ''}\n`);
     }
     io.stdout('Review `git diff`, commit rekey.ledger.yaml and dist/, and open a pull request: after the merge the rotation Jobs register the new key, deliver it, and retire the old one only once no consumer holds it.\n');
   }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../../core/errors.js';
-import type { RekeyModel } from '../../core/model.js';
+import type { CredentialModel, RekeyModel } from '../../core/model.js';
 import { Ledger } from '../../project/ledger.js';
 import { projectFingerprint, readModelCache, writeModelCache } from '../../project/model-cache.js';
 import type { CommandArgs } from '../command.js';
@@ -23,8 +23,13 @@ export interface StatusOptions {
 export interface CredentialStatus {
   readonly credential: string;
   readonly provider: string;
+  /** How the targets are delivered; store-held deliveries with their remote reference (store, key, properties: never a value). */
+  readonly delivery: CredentialModel['delivery'];
   readonly generation: number;
+  /** The current key's ID; null when never rotated, or when the key is drawn in the cluster (`keySource: providerDrawn`: the rotation record has it). */
   readonly accessKeyId: string | null;
+  /** The current generation's key is drawn in the cluster (a store-held delivery): its ID is not in the ledger. */
+  readonly drawnInCluster: boolean;
   /** The key recorded by `rekey adopt` for a credential never rotated (the first rotation retires it). */
   readonly adoptedAccessKeyId: string | null;
   readonly rotatedAt: string | null;
@@ -91,8 +96,10 @@ export function statusRows(model: RekeyModel, ledger: Ledger, now: Date): Creden
       return {
         credential: c.name,
         provider: c.provider.name,
+        delivery: c.delivery,
         generation: e?.generation ?? 0,
         accessKeyId: e?.accessKeyId ?? null,
+        drawnInCluster: e?.keySource === 'providerDrawn',
         adoptedAccessKeyId: e ? null : (ledger.adopted(c.name)?.accessKeyId ?? null),
         rotatedAt: e?.rotatedAt ?? null,
         ageDays: rotatedAt ? Math.floor((now.getTime() - rotatedAt.getTime()) / 86_400_000) : null,
@@ -114,18 +121,26 @@ export function dueCredentials(rows: readonly CredentialStatus[]): string[] {
 /** Human table of `status`. */
 export function formatStatus(rows: readonly CredentialStatus[]): string {
   return renderTable(
-    ['CREDENTIAL', 'PROVIDER', 'GEN', 'ACCESS KEY ID', 'AGE', 'NEXT DUE', 'STATE', 'CONSUMERS'],
+    ['CREDENTIAL', 'PROVIDER', 'DELIVERY', 'GEN', 'ACCESS KEY ID', 'AGE', 'NEXT DUE', 'STATE', 'CONSUMERS'],
     rows.map((r) => [
       r.credential,
       r.provider,
+      deliveryText(r.delivery),
       [String(r.generation), ...(r.revoke ? ['revoke'] : []), ...Object.entries(r.attempts ?? {}).sort().map(([step, a]) => `${step} a${a}`)].join(' '),
-      r.accessKeyId ?? (r.adoptedAccessKeyId ? `${r.adoptedAccessKeyId} (adopted)` : '-'),
+      r.accessKeyId ?? (r.drawnInCluster ? '(drawn in cluster)' : r.adoptedAccessKeyId ? `${r.adoptedAccessKeyId} (adopted)` : '-'),
       r.ageDays === null ? '-' : `${r.ageDays}d`,
       r.nextDue ? r.nextDue.slice(0, 10) : '-',
       r.state,
       r.consumers.length ? r.consumers.join(', ') : '-',
     ]),
   );
+}
+
+/** `sealed`, `plain`, or `external ClusterSecretStore/<name> <remote key> [<property>, <property>]`: references, never a value. */
+export function deliveryText(d: CredentialModel['delivery']): string {
+  if (!d.remote) return d.kind;
+  const r = d.remote;
+  return `${d.kind} ${r.store.kind}/${r.store.name} ${r.remoteKey} [${r.properties.accessKeyId}, ${r.properties.secretAccessKey}]`;
 }
 
 /** `rekey status [--output json]`. */

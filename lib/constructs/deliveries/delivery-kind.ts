@@ -39,6 +39,22 @@ export interface StagingRenderContext {
 export interface StoreRef {
   readonly kind: 'SecretStore' | 'ClusterSecretStore';
   readonly name: string;
+  /**
+   * Whether the store accepts writes (a PushSecret). rekey cannot look the store up (no
+   * cluster lookup at synthesis), so the spec says it: a store whose provider is read-only in
+   * External Secrets (e.g. the webhook provider), or whose credentials may only read, is
+   * declared `acceptsPush: false`, and a credential whose keys are obtained in the cluster and
+   * pushed there is refused.
+   * @default true
+   */
+  readonly acceptsPush?: boolean;
+}
+
+/** The per-target object the deliver step may patch to force a refresh (named like the target Secret, in its namespace). */
+export interface RefreshTarget {
+  readonly apiGroup: string;
+  /** Plural resource name, e.g. `externalsecrets`. */
+  readonly resource: string;
 }
 
 /**
@@ -74,6 +90,17 @@ export interface DeliveryKind {
   readonly remote?: RemotePair;
   /** csi only: the driver settings consumers (the CSI volume they mount) and the retire step (its waits) depend on. */
   readonly csi?: CsiSettings;
+  /**
+   * The object per target the deliver step may patch (annotation `force-sync`) to make the
+   * operator fetch again; its RBAC allows `get`/`patch` on it by name in each target namespace.
+   * @default - none: nothing to nudge
+   */
+  readonly refreshTarget?: RefreshTarget;
+  /**
+   * Problems between this delivery and the credential's Secret keys (e.g. a template that would
+   * replace an alias key), as `[field path under delivery, what, value, fix]`, or none.
+   */
+  keyProblem?(secretKeys: readonly string[], extraKeys: Readonly<Record<string, string>>): { field: (string | number)[]; what: string; value: unknown; fix: string } | undefined;
   /** Problems with the chart-wide settings this delivery needs (a certificate fingerprint), or none. */
   chartProblem(fingerprint: string | undefined): string | undefined;
   /** A mismatch between a credential's ledger entry and this delivery, or none. */
@@ -83,6 +110,7 @@ export interface DeliveryKind {
   /** What a target delivers, for the consumer checksum: ciphertexts or a marker, never a plaintext. */
   material(target: TargetRef, record: LedgerTarget): Record<string, string>;
   renderTarget(scope: Construct, ctx: TargetRenderContext): void;
+  /** Renders the staging Secret of a pair drawn before the merge. Not called when `remote` is set: the activate Job writes it in the cluster. */
   renderStaging(scope: Construct, ctx: StagingRenderContext): void;
 }
 

@@ -8,7 +8,12 @@ export function plainDelivery(): DeliveryKind {
   return {
     kind: 'plain',
     chartProblem: () => undefined,
-    entryMismatch: (entry) => (entry.plainSecretAccessKey === undefined ? { field: 'plainSecretAccessKey', what: 'is missing for plain delivery', value: undefined } : undefined),
+    entryMismatch: (entry) =>
+      entry.accessKeyId === null
+        ? { field: 'accessKeyId', what: 'is unknown (drawn in the cluster), plain delivery needs the pair in the ledger', value: null }
+        : entry.plainSecretAccessKey === undefined
+          ? { field: 'plainSecretAccessKey', what: 'is missing for plain delivery', value: undefined }
+          : undefined,
     recordMismatch: () => undefined,
     material: (t) => ({ target: `${t.namespace}/${t.secretName}`, delivery: 'plain' }),
     renderTarget(parent: Construct, ctx: TargetRenderContext) {
@@ -16,9 +21,9 @@ export function plainDelivery(): DeliveryKind {
       const secret = ctx.entry.plainSecretAccessKey!;
       const data: Record<string, string> = {};
       for (const a of ctx.aliases) {
-        if (a.credentialsFile) data[a.credentialsFile] = credentialsIni(a.profile!, ctx.entry.accessKeyId, secret).revealBytes().toString('base64');
+        if (a.credentialsFile) data[a.credentialsFile] = credentialsIni(a.profile!, ctx.entry.accessKeyId!, secret).revealBytes().toString('base64');
         else {
-          data[a.accessKey!] = b64(ctx.entry.accessKeyId);
+          data[a.accessKey!] = b64(ctx.entry.accessKeyId!);
           data[a.secretKey!] = secret.revealBytes().toString('base64');
         }
       }
@@ -38,7 +43,7 @@ export function plainDelivery(): DeliveryKind {
       new k8s.KubeSecret(parent, 'staging', {
         metadata: { name: ctx.name, namespace: ctx.namespace, labels: { ...ctx.labels }, annotations: { ...ctx.annotations } },
         type: 'Opaque',
-        data: { 'access-key': b64(ctx.entry.accessKeyId), 'secret-key': ctx.entry.plainSecretAccessKey!.revealBytes().toString('base64') },
+        data: { 'access-key': b64(ctx.entry.accessKeyId!), 'secret-key': ctx.entry.plainSecretAccessKey!.revealBytes().toString('base64') },
       });
     },
   };

@@ -10,6 +10,7 @@ export function sealedDelivery(scope: SealingScopeName): DeliveryKind {
     scope,
     chartProblem: (fingerprint) => (fingerprint ? undefined : 'sealed delivery needs the sealing certificate fingerprint'),
     entryMismatch(entry, fingerprint) {
+      if (entry.accessKeyId === null) return { field: 'accessKeyId', what: 'is unknown (drawn in the cluster), sealed delivery needs a pair sealed offline', value: null };
       if (entry.certificateFingerprint !== fingerprint) {
         return { field: 'certificateFingerprint', what: `does not match the spec's sealing certificate ${fingerprint ?? '(none)'}`, value: entry.certificateFingerprint };
       }

@@ -23,6 +23,20 @@ export const SEALED_SECRET_HEALTH = Object.freeze({
 });
 
 /**
+ * ExternalSecret health for kustomize-controller: kstatus calls an ExternalSecret Current on a
+ * previous `Ready=True` (it has no observedGeneration). ESO writes `status.syncedResourceVersion`
+ * as `<metadata.generation>-<hash of labels and annotations>` once it synced this spec
+ * (GITOPS-FACTS §3), so: in progress until that prefix matches, failed on Ready=False, current on Ready=True.
+ */
+export const EXTERNAL_SECRET_HEALTH = Object.freeze({
+  apiVersion: 'external-secrets.io/v1',
+  kind: 'ExternalSecret',
+  inProgress: "!has(status.syncedResourceVersion) || !status.syncedResourceVersion.startsWith(string(metadata.generation) + '-')",
+  failed: "has(status.conditions) && status.conditions.exists(e, e.type == 'Ready' && e.status == 'False')",
+  current: "has(status.conditions) && status.conditions.exists(e, e.type == 'Ready' && e.status == 'True')",
+});
+
+/**
  * One Flux Kustomization per stage folder (dist/stages/<n>-<stage>), each depending on the
  * previous one, all with `wait: true`, `prune: true` and a timeout covering the stage's
  * longest Job. Point one Flux Kustomization at dist/flux (this file only).
@@ -45,7 +59,8 @@ export function fluxKustomizations(o: FluxOptions, t: StageTimeouts): string {
       prune: true,
       wait: true,
       sourceRef: { kind: 'GitRepository', name: o.sourceName ?? 'flux-system' },
-      ...(s === Stage.ROTATOR || s === Stage.TARGETS ? { healthCheckExprs: [{ ...SEALED_SECRET_HEALTH }] } : {}),
+      ...(s === Stage.ROTATOR ? { healthCheckExprs: [{ ...SEALED_SECRET_HEALTH }] } : {}),
+      ...(s === Stage.TARGETS ? { healthCheckExprs: [{ ...SEALED_SECRET_HEALTH }, { ...EXTERNAL_SECRET_HEALTH }] } : {}),
     },
   }));
   return (

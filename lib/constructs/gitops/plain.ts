@@ -24,6 +24,8 @@ function waits(objects: readonly Meta[]): string[] {
       if (rotation) out.push(`kubectl wait${ns} --for=condition=complete --timeout=${spec.activeDeadlineSeconds ?? 600}s job/${o.name}`);
     } else if (o.kind === 'SealedSecret') {
       out.push(`kubectl wait${ns} --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/${o.name}`);
+    } else if (o.kind === 'PushSecret' || o.kind === 'ExternalSecret') {
+      out.push(`kubectl wait${ns} --for=condition=Ready --timeout=5m ${o.kind.toLowerCase()}/${o.name}`);
     } else if (o.kind === 'Deployment' || o.kind === 'DaemonSet') {
       out.push(`kubectl rollout status${ns} --timeout=15m ${o.kind.toLowerCase()}/${o.name}`);
     } else if (o.kind === 'StatefulSet') {

@@ -25,7 +25,25 @@ export function accessReport(credentials: readonly Credential[]): string {
   lines.push('', '## Rotation state');
   for (const c of creds) {
     const e = c.entry;
-    lines.push('', `### ${c.name}`, '', e ? `generation ${e.generation}, access key ID ${e.accessKeyId}, rotated at ${e.rotatedAt}${e.revoke ? ' (revoke: no overlap)' : ''}` : 'never rotated');
+    const key = e?.accessKeyId === null ? `access key drawn in the cluster (its ID is in the rotation record rekey-${c.name}-status)` : `access key ID ${e?.accessKeyId}`;
+    lines.push('', `### ${c.name}`, '', e ? `generation ${e.generation}, ${key}, rotated at ${e.rotatedAt}${e.revoke ? ' (revoke: no overlap)' : ''}` : 'never rotated');
+  }
+  const stored = creds.filter((c) => c.delivery.remote);
+  if (stored.length) {
+    lines.push(
+      '',
+      '## Store-held deliveries',
+      '',
+      'The targets read the pair from an External Secrets store; each rotation pushes the pair the activate Job obtained in the',
+      'cluster to it (PushSecret `rekey-<credential>-g<generation>-push`). References only: the values live in the store.',
+      '',
+      '| credential | delivery | store | remote key | property: access-key ID | property: secret access key |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const c of stored) {
+      const r = c.delivery.remote!;
+      lines.push(`| ${c.name} | ${c.delivery.kind} | ${r.store.kind} ${r.store.name}${r.store.acceptsPush === false ? ' (read-only)' : ''} | ${r.remoteKey} | ${r.properties.accessKeyId} | ${r.properties.secretAccessKey} |`);
+    }
   }
   lines.push('', '## Consumers', '', '| workload | namespace | credential | Secret | reads | restart on rotation |', '| --- | --- | --- | --- | --- | --- |');
   const rows: string[] = [];

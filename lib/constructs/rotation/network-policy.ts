@@ -56,13 +56,16 @@ export interface ProviderEndpoint {
 export interface RotatorPolicyInput {
   readonly namespace: string;
   readonly providers: readonly ProviderEndpoint[];
+  /** Providers outside the cluster (aws-iam): address ranges and port. @default - none */
+  readonly external?: readonly { readonly cidrs: readonly string[]; readonly port: number }[];
   readonly apiServer: { readonly cidr: string; readonly port: number };
   readonly labels: Readonly<Record<string, string>>;
 }
 
 /**
  * Rotation pods: default-deny both ways; egress only to cluster DNS (kube-system kube-dns,
- * UDP and TCP 53), to the providers' storage ports and to the API server endpoint.
+ * UDP and TCP 53), to the providers' storage ports (in-cluster pods by selector, providers
+ * outside the cluster by address range) and to the API server endpoint.
  */
 export function renderRotatorPolicy(scope: Construct, r: RotatorPolicyInput): k8s.KubeNetworkPolicy {
   const egress: k8s.NetworkPolicyEgressRule[] = [
@@ -83,6 +86,12 @@ export function renderRotatorPolicy(scope: Construct, r: RotatorPolicyInput): k8
       to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: p.namespace } }, podSelector: { matchLabels: { ...p.podSelector } } }],
       ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(p.port) }],
     });
+  }
+  for (const x of r.external ?? []) {
+    const key = JSON.stringify(x);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    egress.push({ to: x.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(x.port) }] });
   }
   egress.push({ to: [{ ipBlock: { cidr: r.apiServer.cidr } }], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(r.apiServer.port) }] });
   return new k8s.KubeNetworkPolicy(scope, 'rotator-network-policy', {

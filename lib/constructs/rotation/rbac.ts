@@ -2,6 +2,7 @@ import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CONSUMER_API_VERSIONS, type PlanConsumerKind } from '../../core/plan.js';
+import type { RefreshTarget } from '../deliveries/delivery-kind.js';
 
 /** One consumer as the RBAC of its namespace needs it. */
 export interface RbacConsumer {
@@ -19,6 +20,13 @@ export interface RbacInput {
   readonly serviceAccount: string;
   /** Secrets the Jobs read in the rotator namespace: the staging Secret and the admin Secret. */
   readonly rotatorSecrets: readonly string[];
+  /**
+   * The staging Secret the activate/revoke Job writes (store-held deliveries: the pair is obtained
+   * in the cluster). @default - none: the staging Secret is rendered and only read
+   */
+  readonly writableStagingSecret?: string;
+  /** The per-target object the deliver Job may patch to force a refresh (ExternalSecret). @default - none */
+  readonly refreshTarget?: RefreshTarget;
   readonly planConfigMap: string;
   readonly recordConfigMap: string;
   readonly lease: string;
@@ -45,11 +53,18 @@ const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
  * the name is only in the body), so a resourceNames rule never allows it. Creating the
  * record ConfigMap and the Lease therefore needs a rule without resourceNames; it lets the
  * rotator create ConfigMaps and Leases in the rotator namespace only, and read or change
- * nothing but its own.
+ * nothing but its own. A store-held delivery's activate Job writes its staging Secret: `create`
+ * on Secrets in the rotator namespace (no name possible, as above) and `update` by name.
  */
 export function rotatorNamespaceRules(r: RbacInput): k8s.PolicyRule[] {
   return [
     { apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: sorted(r.rotatorSecrets) },
+    ...(r.writableStagingSecret
+      ? [
+          { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: [r.writableStagingSecret] },
+          { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        ]
+      : []),
     { apiGroups: [''], resources: ['configmaps'], verbs: ['get'], resourceNames: sorted([r.planConfigMap, r.recordConfigMap]) },
     { apiGroups: [''], resources: ['configmaps'], verbs: ['update', 'patch'], resourceNames: [r.recordConfigMap] },
     { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
@@ -70,6 +85,8 @@ export function consumerNamespaceRules(r: RbacInput, namespace: string): k8s.Pol
   const rules: k8s.PolicyRule[] = [];
   const secrets = sorted(r.targets.filter((t) => t.namespace === namespace).map((t) => t.secretName));
   if (secrets.length) rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'], resourceNames: secrets });
+  // the deliver step forces a refresh by changing the annotation force-sync on the object named like the target
+  if (secrets.length && r.refreshTarget) rules.push({ apiGroups: [r.refreshTarget.apiGroup], resources: [r.refreshTarget.resource], verbs: ['get', 'patch'], resourceNames: secrets });
   const consumers = r.consumers.filter((c) => c.namespace === namespace);
   const groups = new Map<string, Map<string, string[]>>();
   for (const c of consumers) {
