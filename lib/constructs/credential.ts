@@ -182,6 +182,7 @@ export class Credential extends Construct {
       claim(k, 'extraKeys', ['extraKeys', k], v);
     }
 
+    this.checkCsi();
     const keyProblem = this.delivery._impl.keyProblem?.(this.keyNames, this.extraKeys);
     if (keyProblem) this.fail(['delivery', ...keyProblem.field], keyProblem.what, keyProblem.value, keyProblem.fix);
     this.checkDelivery();
@@ -287,11 +288,13 @@ export class Credential extends Construct {
           this.failConsumer(subject, ['env', Array.isArray(given) ? n : Object.keys(env!)[n]!], 'names a key the Secret does not have', k, `Use one of ${this.keyNames.join(', ')}.`);
         }
       });
+      if (this.delivery._impl.csi?.secretRotationEnabled === false) this.failCsiRotationOff(subject, 'env', given);
     } else if (mode === 'envFrom') {
       prefix = options.envFrom!.prefix ?? '';
       if (prefix !== '' && !ENV_PREFIX.test(prefix)) {
         this.failConsumer(subject, ['envFrom', 'prefix'], 'is not a valid environment variable prefix', prefix, "Use letters, digits and '_'.");
       }
+      if (this.delivery._impl.csi?.secretRotationEnabled === false) this.failCsiRotationOff(subject, 'envFrom', options.envFrom);
     } else {
       mountPath = options.file!.mountPath;
       if (!mountPath.startsWith('/')) this.failConsumer(subject, ['file', 'mountPath'], 'must be an absolute path', mountPath, 'Start mountPath with /.');
@@ -324,7 +327,7 @@ export class Credential extends Construct {
     // Checksums first (a consumer's chart may synthesize before this one).
     for (const b of this._bindings) {
       const t = b.target!;
-      if (entry && b.mode !== 'file') {
+      if (entry && this.needsRestart(b.mode)) {
         b.checksum = consumerChecksum({
           credential: this.name,
           generation: entry.generation,
@@ -333,7 +336,17 @@ export class Credential extends Construct {
         });
       }
       if (b.workload.renderedHere) {
-        b.workload.bindSecret?.({ secretName: t.secretName, mode: b.mode, env: b.env, prefix: b.prefix, mountPath: b.mountPath, container: b.options.container, where: `${this.node.path} consumer` });
+        const csi = impl.csi;
+        b.workload.bindSecret?.({
+          secretName: t.secretName,
+          mode: b.mode,
+          env: b.env,
+          prefix: b.prefix,
+          mountPath: b.mountPath,
+          container: b.options.container,
+          where: `${this.node.path} consumer`,
+          ...(csi ? { csiSecretProviderClass: csi.secretProviderClass(t) } : {}),
+        });
         if (b.checksum) b.workload.annotatePodTemplate(checksumAnnotation(this.name), b.checksum);
         if (b.workload.apiObject) this.chart.gitops._place(b.workload.apiObject, Stage.WORKLOADS);
       }
@@ -375,7 +388,7 @@ export class Credential extends Construct {
       recordConfigMap: `rekey-${this.name}-status`,
       lease: `rekey-${this.name}`,
       targets: this._targets,
-      consumers: this._bindings.map((b) => ({ kind: b.workload.kind, namespace: b.workload.namespace, name: b.workload.name, deletesPods: b.workload.onDelete && b.mode !== 'file' })),
+      consumers: this._bindings.map((b) => ({ kind: b.workload.kind, namespace: b.workload.namespace, name: b.workload.name, deletesPods: b.workload.onDelete && this.needsRestart(b.mode) })),
       labels: this.labels(),
     });
     placeAll(rotatorScope, Stage.ROTATOR);
@@ -386,7 +399,7 @@ export class Credential extends Construct {
     const deadline: Record<RotationStep, number> = {
       activate: d.activateSeconds + d.verifySeconds + grace,
       deliver: d.deliverSeconds + grace,
-      retire: d.retireSeconds + this.rotationPolicy.overlapSeconds + d.kubeletRefreshSeconds + 2 * d.verifySeconds + grace,
+      retire: d.retireSeconds + this.rotationPolicy.overlapSeconds + d.kubeletRefreshSeconds + (impl.csi?.rotationPollIntervalSeconds ?? 0) + 2 * d.verifySeconds + grace,
       revoke: d.activateSeconds + 2 * d.verifySeconds + grace,
     };
     const stageOfStep: Record<RotationStep, Stage> = { activate: Stage.ACTIVATE, revoke: Stage.ACTIVATE, deliver: Stage.DELIVER, retire: Stage.RETIRE };
@@ -526,7 +539,15 @@ export class Credential extends Construct {
       stagingSecret: `rekey-${this.name}-g${entry.generation}-staging`,
       recordConfigMap: `rekey-${this.name}-status`,
       leaseName: `rekey-${this.name}`,
-      targets: this._targets.map((t) => ({ namespace: t.namespace, secretName: t.secretName, delivery: this.delivery.kind })),
+      targets: this._targets.map((t) => {
+        const csi = this.delivery._impl.csi;
+        return {
+          namespace: t.namespace,
+          secretName: t.secretName,
+          delivery: this.delivery.kind,
+          csi: csi ? { secretProviderClass: csi.secretProviderClass(t), rotationPollIntervalSeconds: csi.rotationPollIntervalSeconds, secretRotationEnabled: csi.secretRotationEnabled } : null,
+        };
+      }),
       consumers: this._bindings.map((b) => ({
         kind: b.workload.kind,
         apiVersion: b.workload.apiVersion,
@@ -536,11 +557,41 @@ export class Credential extends Construct {
         secretName: b.target!.secretName,
         updateStrategy: b.workload.kind === 'StatefulSet' ? (b.workload.onDelete ? 'OnDelete' : 'RollingUpdate') : b.workload.kind === 'DaemonSet' ? 'RollingUpdate' : null,
         checksum: b.checksum ?? null,
-        replacePodsOnDelete: b.workload.onDelete && b.mode !== 'file',
+        replacePodsOnDelete: b.workload.onDelete && this.needsRestart(b.mode),
       })),
       overlapSeconds: this.rotationPolicy.overlapSeconds,
       deadlines: { ...this.chart.rotator.deadlines },
     };
+  }
+
+  /** A csi delivery mounts store objects as they are: no static extra keys, no rendered INI file. */
+  private checkCsi(): void {
+    if (!this.delivery._impl.csi) return;
+    if (Object.keys(this.extraKeys).length > 0) {
+      this.fail(
+        ['extraKeys'],
+        'cannot be delivered by csi (the driver syncs only objects mounted from the store into the Secret)',
+        this.extraKeys,
+        'Remove extraKeys and give the workloads these values another way (a ConfigMap), or use delivery sealed or external.',
+      );
+    }
+    const j = this.aliases.findIndex((a) => a.credentialsFile);
+    if (j >= 0) {
+      this.fail(
+        ['aliases', j],
+        'cannot be delivered by csi (CSI providers mount store values as they are; none renders an AWS credentials INI file)',
+        this.aliases[j]!.name,
+        'Use the aws alias set (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or delivery external.',
+      );
+    }
+  }
+
+  /**
+   * Whether a consumer must be restarted to read a new pair: env/envFrom always; file consumers
+   * only of a csi delivery whose driver never refreshes mounts (secretRotationEnabled false).
+   */
+  private needsRestart(mode: Binding['mode']): boolean {
+    return mode !== 'file' || this.delivery._impl.csi?.secretRotationEnabled === false;
   }
 
   private checkIdentity(): void {
@@ -658,6 +709,16 @@ export class Credential extends Construct {
 
   private fail(field: (string | number)[], what: string, value: unknown, fix: string): never {
     throw new FieldError(this.node.path, { field, what, value, fix }, { subject: this });
+  }
+
+  private failCsiRotationOff(subject: string, field: 'env' | 'envFrom', value: unknown): never {
+    this.failConsumer(
+      subject,
+      [field],
+      'cannot read a csi credential whose delivery says secretRotationEnabled: false (the synced Secret then flips between old and new pairs until every old pod is gone)',
+      value,
+      'Run the driver with --enable-secret-rotation=true and set secretRotationEnabled: true, or read the credential as a file.',
+    );
   }
 
   private failConsumer(consumer: string, field: (string | number)[], what: string, value: unknown, fix: string): never {

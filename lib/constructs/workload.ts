@@ -51,7 +51,19 @@ export interface SecretRead {
   readonly container?: string;
   /** Names the binding in errors, e.g. `rekey/uploads consumer`. */
   readonly where: string;
+  /**
+   * The credential is delivered by the Secrets Store CSI driver through this SecretProviderClass:
+   * the pod mounts its CSI volume (a file consumer reads it at `mountPath`; an env consumer mounts
+   * it at `/mnt/secrets-store/<class>`, because the driver syncs the Secret only while a pod mounts it).
+   * @default - a plain Secret: file consumers mount a Secret volume
+   */
+  readonly csiSecretProviderClass?: string;
 }
+
+/** The Secrets Store CSI driver's name in `volumes[].csi.driver`. */
+const CSI_DRIVER = 'secrets-store.csi.k8s.io';
+/** Where an env consumer of a csi credential mounts the CSI volume (it reads the synced Secret, not these files). */
+export const CSI_ENV_MOUNT_ROOT = '/mnt/secrets-store';
 
 interface ContainerJson {
   name: string;
@@ -61,7 +73,7 @@ interface ContainerJson {
 }
 interface PodSpecJson {
   containers?: ContainerJson[];
-  volumes?: Array<{ name: string; secret?: { secretName?: string } }>;
+  volumes?: Array<{ name: string; secret?: { secretName?: string }; csi?: { driver?: string; volumeAttributes?: Record<string, string> } }>;
 }
 
 /** Options of `Workload.fromName`. */
@@ -161,16 +173,57 @@ class LocalWorkload implements IWorkload {
   }
 
   public bindSecret(read: SecretRead): void {
-    const where = `${read.where} ${this.kind} ${this.namespace}/${this.name}`;
+    this.bindRead(read);
+    if (read.csiSecretProviderClass !== undefined && read.mode !== 'file') this.bindCsiVolume(read, `${CSI_ENV_MOUNT_ROOT}/${read.csiSecretProviderClass}`, false);
+  }
+
+  private podSpec(): { pod: PodSpecJson; base: string } {
     const specPath = [...podTemplatePath(this.kind), 'spec'];
     let spec: unknown = this.obj.toJson();
     for (const p of specPath) spec = (spec as Record<string, unknown> | undefined)?.[p];
-    const pod = (spec ?? {}) as PodSpecJson;
-    const containers = pod.containers ?? [];
-    const fail = (field: string, what: string, value: unknown, fix: string): never => {
+    return { pod: (spec ?? {}) as PodSpecJson, base: '/' + specPath.join('/') };
+  }
+
+  private failer(read: SecretRead): (field: string, what: string, value: unknown, fix: string) => never {
+    const where = `${read.where} ${this.kind} ${this.namespace}/${this.name}`;
+    return (field, what, value, fix) => {
       throw new FieldError(where, { field: [field], what, value, fix });
     };
-    const base = '/' + specPath.join('/');
+  }
+
+  /**
+   * Mounts the SecretProviderClass's CSI volume: checks the existing mount when the pod has the
+   * volume (`check`: a file consumer's mount path must match), else adds volume and mount.
+   */
+  private bindCsiVolume(read: SecretRead, mountPath: string, check: boolean): void {
+    const { pod, base } = this.podSpec();
+    const containers = pod.containers ?? [];
+    const fail = this.failer(read);
+    const spc = read.csiSecretProviderClass!;
+    const vols = (pod.volumes ?? []).filter((v) => v.csi?.driver === CSI_DRIVER && v.csi.volumeAttributes?.secretProviderClass === spc).map((v) => v.name);
+    if (vols.length > 0) {
+      const mounts = containers.flatMap((c) => (c.volumeMounts ?? []).filter((m) => vols.includes(m.name)));
+      if (check && !mounts.some((m) => m.mountPath === read.mountPath)) {
+        fail('file.mountPath', `does not match the workload, which mounts SecretProviderClass ${spc} at ${mounts.map((m) => m.mountPath).join(', ') || 'no path'}`, read.mountPath, 'Give consumedBy the mount path the workload uses.');
+      }
+      if (mounts.length > 0) return;
+    }
+    const i = this.containerIndex(containers, read, fail);
+    const volName = vols[0] ?? `rekey-csi-${spc}`.slice(0, 63).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, '');
+    const mount = { name: volName, mountPath, readOnly: true };
+    if (vols.length === 0) {
+      const volume = { name: volName, csi: { driver: CSI_DRIVER, readOnly: true, volumeAttributes: { secretProviderClass: spc } } };
+      if (pod.volumes) this.obj.addJsonPatch(JsonPatch.add(`${base}/volumes/-`, volume));
+      else this.obj.addJsonPatch(JsonPatch.add(`${base}/volumes`, [volume]));
+    }
+    if (containers[i]!.volumeMounts) this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/volumeMounts/-`, mount));
+    else this.obj.addJsonPatch(JsonPatch.add(`${base}/containers/${i}/volumeMounts`, [mount]));
+  }
+
+  private bindRead(read: SecretRead): void {
+    const { pod, base } = this.podSpec();
+    const containers = pod.containers ?? [];
+    const fail = this.failer(read);
     const s = read.secretName;
     if (read.mode === 'envFrom') {
       const reading = containers.flatMap((c) => (c.envFrom ?? []).filter((e) => e.secretRef?.name === s));
@@ -210,6 +263,10 @@ class LocalWorkload implements IWorkload {
       return;
     }
     // file
+    if (read.csiSecretProviderClass !== undefined) {
+      this.bindCsiVolume(read, read.mountPath!, true);
+      return;
+    }
     const vols = (pod.volumes ?? []).filter((v) => v.secret?.secretName === s).map((v) => v.name);
     if (vols.length > 0) {
       const mounts = containers.flatMap((c) => (c.volumeMounts ?? []).filter((m) => vols.includes(m.name)));

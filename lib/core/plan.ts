@@ -128,10 +128,30 @@ export type PlanKeySource =
   | { readonly kind: 'rekeyDrawn' | 'ownerSupplied'; readonly mountPath: string }
   | { readonly kind: 'providerDrawn' };
 
+/**
+ * What the retire step needs to know about a target delivered by the Secrets Store CSI driver.
+ * Its Secret is the driver's synced Secret (`secretObjects`): it exists only while some pod mounts
+ * the volume, and every mounting pod rewrites it from its own mounted files.
+ */
+export interface PlanCsi {
+  /** The SecretProviderClass (same namespace as the target) whose CSI volume consumer pods mount. */
+  readonly secretProviderClass: string;
+  /**
+   * The driver's `--rotation-poll-interval`: a mount is refreshed at the first kubelet republish
+   * at least this long after its previous refresh. File consumers are current this long plus
+   * `kubeletRefreshSeconds` after the Secret first held the new key; so is the synced Secret stable.
+   */
+  readonly rotationPollIntervalSeconds: number;
+  /** The driver runs with `--enable-secret-rotation=true`; false: mounts never change, every consumer pod is restarted. */
+  readonly secretRotationEnabled: boolean;
+}
+
 export interface PlanTarget {
   readonly namespace: string;
   readonly secretName: string;
   readonly delivery: PlanDeliveryKind;
+  /** For delivery `csi` (required there); null otherwise. */
+  readonly csi: PlanCsi | null;
 }
 
 export interface PlanConsumer {
@@ -145,7 +165,7 @@ export interface PlanConsumer {
   readonly secretName: string;
   /** StatefulSet/DaemonSet update strategy; null for other kinds. */
   readonly updateStrategy: 'RollingUpdate' | 'OnDelete' | null;
-  /** The checksum annotation value its pod template carries for this generation; null for file consumers. */
+  /** The checksum annotation value its pod template carries for this generation; null for file consumers (except of a csi target without secret rotation). */
   readonly checksum: string | null;
   /** The retire step deletes (evicts) its stale pods itself: OnDelete workloads that read env/envFrom. */
   readonly replacePodsOnDelete: boolean;
@@ -284,10 +304,17 @@ const keySourceSchema = z.discriminatedUnion(
   { error: m(`must be one of ${PLAN_KEY_SOURCES.join(', ')}`, `Set keySource.kind to one of ${PLAN_KEY_SOURCES.join(', ')}.`) },
 );
 
+const csiSchema = z.strictObject({
+  secretProviderClass: objectName('the SecretProviderClass name'),
+  rotationPollIntervalSeconds: wholeNumber('rotationPollIntervalSeconds', 1).default(120),
+  secretRotationEnabled: z.boolean({ error: m('must be true or false', 'Set secretRotationEnabled: true or false.') }).default(true),
+});
+
 const targetSchema = z.strictObject({
   namespace: dnsLabel(63, 'the namespace'),
   secretName: objectName('the Secret name'),
   delivery: enumOf(PLAN_DELIVERY_KINDS, 'delivery'),
+  csi: nullable(csiSchema),
 });
 
 const consumerSchema = z.strictObject({
@@ -367,10 +394,14 @@ export const rotationPlanSchema = planObject.superRefine((plan, ctx) => {
   if (plan.recordConfigMap !== record) issue(['recordConfigMap'], `must be ${record}`, `Set recordConfigMap: ${record} (the rotation record's fixed name).`);
 
   const targets = new Set<string>();
+  const csiTargets = new Map<string, PlanCsi>();
   plan.targets.forEach((t, i) => {
     const key = `${t.namespace}/${t.secretName}`;
     if (targets.has(key)) issue(['targets', i], 'is a duplicate target', 'List each namespace/secretName once.');
     targets.add(key);
+    if (t.delivery === 'csi' && t.csi === null) issue(['targets', i, 'csi'], 'is required for delivery csi', 'Give {secretProviderClass, rotationPollIntervalSeconds, secretRotationEnabled} (render the plan with rekey synth).');
+    if (t.delivery !== 'csi' && t.csi !== null) issue(['targets', i, 'csi'], `must be null for delivery ${t.delivery}`, 'Remove csi: it only applies to delivery csi.');
+    if (t.csi !== null) csiTargets.set(key, t.csi);
   });
   const consumers = new Set<string>();
   plan.consumers.forEach((c, i) => {
@@ -385,8 +416,10 @@ export const rotationPlanSchema = planObject.superRefine((plan, ctx) => {
     const strategic = c.kind === 'StatefulSet' || c.kind === 'DaemonSet';
     if (!strategic && c.updateStrategy !== null) issue(['consumers', i, 'updateStrategy'], `must be null for kind ${c.kind}`, 'Only StatefulSets and DaemonSets have an update strategy.');
     if (strategic && c.updateStrategy === null) issue(['consumers', i, 'updateStrategy'], `is required for kind ${c.kind}`, 'Set updateStrategy: RollingUpdate or OnDelete.');
-    if (c.mode === 'file' && c.checksum !== null) issue(['consumers', i, 'checksum'], 'must be null for mode file', 'File consumers re-read the mounted Secret and get no checksum.');
-    if (c.replacePodsOnDelete && (c.updateStrategy !== 'OnDelete' || c.mode === 'file')) {
+    // a file consumer of a csi target whose driver never refreshes mounts is restarted like an env consumer
+    const frozen = csiTargets.get(`${c.namespace}/${c.secretName}`)?.secretRotationEnabled === false;
+    if (c.mode === 'file' && c.checksum !== null && !frozen) issue(['consumers', i, 'checksum'], 'must be null for mode file', 'File consumers re-read the mounted Secret and get no checksum.');
+    if (c.replacePodsOnDelete && (c.updateStrategy !== 'OnDelete' || (c.mode === 'file' && !frozen))) {
       issue(['consumers', i, 'replacePodsOnDelete'], 'is only for OnDelete workloads that read env or envFrom', 'Set replacePodsOnDelete: false.');
     }
   });

@@ -226,6 +226,17 @@ function deliveryOf(d: CredentialSpec['delivery']): Delivery {
     case 'external':
       // half a properties pair is refused by Delivery.external, with its own message
       return Delivery.external({ store: d.store, remoteKey: d.remoteKey, properties: d.properties as RemoteProperties | undefined, templateData: d.templateData });
+    case 'csi':
+      return Delivery.csi({
+        provider: d.provider,
+        parameters: d.parameters,
+        store: d.store,
+        remoteKey: d.remoteKey,
+        ...(d.properties ? { properties: d.properties } : {}),
+        ...(d.objectPath !== undefined ? { objectPath: d.objectPath } : {}),
+        rotationPollIntervalSeconds: d.rotationPollIntervalSeconds,
+        secretRotationEnabled: d.secretRotationEnabled,
+      });
   }
 }
 

@@ -170,6 +170,11 @@ export const SPEC_DOCS: Readonly<Record<string, FieldDoc>> = {
   'credentials[].delivery.properties': { description: 'The properties of the remote key that hold each half. Default: access-key / secret-key.' },
   'credentials[].delivery.properties.accessKeyId': { description: 'Property holding the access-key ID.' },
   'credentials[].delivery.properties.secretAccessKey': { description: 'Property holding the secret key.' },
+  'credentials[].delivery.provider': { description: 'csi: the Secrets Store CSI provider that mounts the pair.', values: { vault: 'HashiCorp Vault (parameters.roleName required).', aws: 'AWS Secrets Manager (parameters.region).' } },
+  'credentials[].delivery.parameters': { description: "csi: the SecretProviderClass parameters for the provider (strings), e.g. vault's roleName and vaultAddress, aws's region. rekey writes the objects parameter itself." },
+  'credentials[].delivery.objectPath': { description: "csi: where the provider reads the pair: Vault's secretPath (data/… for KV v2) or the AWS secret name. Default: remoteKey." },
+  'credentials[].delivery.rotationPollIntervalSeconds': { description: "csi: the driver's --rotation-poll-interval in seconds: the retire step waits it (plus the kubelet refresh bound) before revoking.", default: 120 },
+  'credentials[].delivery.secretRotationEnabled': { description: 'csi: whether the driver runs with --enable-secret-rotation=true. false refuses env/envFrom consumers (the synced Secret would flip) and restarts file consumers like env consumers.', default: true },
   'credentials[].delivery.templateData': { description: 'external only: more target keys computed from the pair with the ESO template engine (variables .rekeyAccessKeyId and .rekeySecretAccessKey); may not replace an alias key or an extra key.' },
   'credentials[].delivery.scope': {
     description: 'The SealedSecret scope: what the ciphertext is bound to.',

@@ -147,14 +147,40 @@ const externalDeliverySchema = z.strictObject({
   templateData: z.record(secretKeyName, z.string()).optional(),
 });
 
+/** delivery kind csi: the Secrets Store CSI driver (see `Delivery.csi`). */
+const csiDeliverySchema = z.strictObject({
+  kind: z.literal('csi'),
+  /** The CSI provider: vault or aws (Secrets Manager). */
+  provider: enumOf(['vault', 'aws'] as const, 'provider'),
+  /** Provider parameters other than objects (vault: roleName required, vaultAddress, …; aws: region, usePodIdentity, …). @default {} */
+  parameters: z.record(z.string(), z.string({ error: m('must be a string', 'Quote the value: SecretProviderClass parameters are strings.') })).default({}),
+  /** The External Secrets store the pair is pushed to: the backend the CSI provider reads. */
+  store: storeRefSchema,
+  /** The store key holding the pair. */
+  remoteKey: z.string({ error: m('must be a string', 'Give the store key holding the pair, e.g. rekey/uploads.') }),
+  /** Property names of the two halves. @default {accessKeyId: access-key, secretAccessKey: secret-key} */
+  properties: z.strictObject({ accessKeyId: z.string().optional(), secretAccessKey: z.string().optional() }).optional(),
+  /** Where the provider reads the pair (vault secretPath, KV v2 with data/; aws secret name or ARN). @default - the remoteKey */
+  objectPath: z.string().optional(),
+  /** The driver's --rotation-poll-interval in seconds. @default 120 */
+  rotationPollIntervalSeconds: z
+    .number({ error: m('must be a number', 'Give rotationPollIntervalSeconds as a whole number of seconds (the driver default is 120).') })
+    .int({ error: m('must be a whole number', 'Give rotationPollIntervalSeconds as a whole number of seconds (the driver default is 120).') })
+    .min(1, { error: m('must be at least 1', 'Set rotationPollIntervalSeconds to the driver\'s --rotation-poll-interval in seconds (default 120).') })
+    .default(120),
+  /** The driver runs with --enable-secret-rotation=true. @default true */
+  secretRotationEnabled: z.boolean({ error: m('must be true or false', 'Set secretRotationEnabled: true (the driver runs with --enable-secret-rotation=true) or false.') }).default(true),
+});
+
 const deliverySchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('sealed'), scope: enumOf(SEALING_SCOPES, 'scope').default('strict') }),
     z.strictObject({ kind: z.literal('plain'), acknowledgeInsecure: z.boolean().default(false) }),
     externalDeliverySchema,
+    csiDeliverySchema,
   ],
-  { error: m('must be sealed, plain or external', 'Set delivery.kind: sealed, external (an External Secrets store), or plain for a local cluster.') },
+  { error: m('must be sealed, plain, external or csi', 'Set delivery.kind: sealed, external (an External Secrets store), csi (the Secrets Store CSI driver), or plain for a local cluster.') },
 );
 
 const targetSchema = z.strictObject({ namespace: namespaceName, secretName });

@@ -18,10 +18,29 @@
  * workload owns it, so a workload the plan does not list is covered too. A pod that reads the
  * Secret only through a volume without `subPath` gets the new files from the kubelet: it is
  * current `kubeletRefreshSeconds` after T. Terminating pods are alive until gone. Succeeded and
- * Failed pods hold nothing. Assumption: node clocks and the rotator's clock are NTP-synchronised
+ * Failed pods hold nothing.
+ *
+ * **Secrets Store CSI driver targets** (plan `targets[].csi`). The target Secret is the driver's
+ * synced Secret: it exists only while some pod mounts the SecretProviderClass's CSI volume, and
+ * every mounting pod's reconcile rewrites it from that pod's own mounted files, so while old and
+ * new mounts coexist it can flip back to the old pair after it first held the new one. A mount is
+ * refreshed at the first kubelet republish at least `rotationPollIntervalSeconds` after its
+ * previous refresh, so every mount — and with them the synced Secret — holds the new pair at the
+ * latest `rotationPollIntervalSeconds + kubeletRefreshSeconds` after the store did, which is before
+ * the first-seen moment T: the synced Secret is *settled* at T + that bound. A pod that mounts the
+ * CSI volume (no env read) is a file consumer, current at the settled moment. A pod that reads the
+ * synced Secret through env may have started during a flip: it is judged against the settled
+ * moment instead of T (waiting until then), so a pod started before it is stale and replaced. With
+ * `secretRotationEnabled: false` mounts are never refreshed: a CSI mount is fixed at pod start like env.
+ *
+ * Assumption: node clocks and the rotator's clock are NTP-synchronised
  * (the comparison is between the kubelet's `startedAt` and the rotator's observation time).
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { PlanCsi } from '../core/plan.js';
+
+/** The Secrets Store CSI driver's name in `volumes[].csi.driver`. */
+export const CSI_DRIVER = 'secrets-store.csi.k8s.io';
 
 export type Reference = 'env' | 'file';
 
@@ -29,12 +48,21 @@ function containers(pod: V1Pod): V1Container[] {
   return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
 }
 
-/** How the pod reads Secret `secretName`: `env` (env, envFrom, or a subPath mount: fixed at start), `file`, or null (not at all). */
-export function referenceOf(pod: V1Pod, secretName: string): Reference | null {
+/**
+ * How the pod reads Secret `secretName`: `env` (env, envFrom, or a subPath mount: fixed at start),
+ * `file`, or null (not at all). With `csi`, a mount of that SecretProviderClass's CSI volume is a
+ * read too: `file`, or `env` when the driver never refreshes mounts (`secretRotationEnabled: false`).
+ */
+export function referenceOf(pod: V1Pod, secretName: string, csi: PlanCsi | null = null): Reference | null {
   const volumes = new Set<string>();
+  const frozen = new Set<string>();
   for (const v of pod.spec?.volumes ?? []) {
     if (v.secret?.secretName === secretName) volumes.add(v.name);
     if (v.projected?.sources?.some((s) => s.secret?.name === secretName)) volumes.add(v.name);
+    if (csi && v.csi?.driver === CSI_DRIVER && v.csi.volumeAttributes?.secretProviderClass === csi.secretProviderClass) {
+      volumes.add(v.name);
+      if (!csi.secretRotationEnabled) frozen.add(v.name);
+    }
   }
   let ref: Reference | null = null;
   for (const c of containers(pod)) {
@@ -42,7 +70,7 @@ export function referenceOf(pod: V1Pod, secretName: string): Reference | null {
     if (c.envFrom?.some((e) => e.secretRef?.name === secretName)) return 'env';
     for (const m of c.volumeMounts ?? []) {
       if (!volumes.has(m.name)) continue;
-      if (m.subPath || m.subPathExpr) return 'env';
+      if (m.subPath || m.subPathExpr || frozen.has(m.name)) return 'env';
       ref = 'file';
     }
   }
@@ -90,21 +118,48 @@ export function controllerOf(pod: V1Pod): { kind: string; name: string; uid: str
 export type Verdict =
   | { readonly state: 'current' }
   | { readonly state: 'stale'; readonly why: string }
-  /** file consumer: current once `at` (ms) has passed */
-  | { readonly state: 'refreshing'; readonly at: number };
+  /** file consumer (or a CSI-synced Secret settling): current once `at` (ms) has passed */
+  | { readonly state: 'refreshing'; readonly at: number; readonly why?: string };
 
 /**
  * Judges one consumer pod against `firstSeenMs`, the moment its Secret first held a newer key.
+ * A file consumer started before is `refreshing` until `firstSeenMs + kubeletRefreshSeconds`, and
+ * current from then on when `nowMs` is given.
  */
-export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRefreshSeconds: number): Verdict {
+export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRefreshSeconds: number, nowMs?: number): Verdict {
   if (isFinished(pod)) return { state: 'current' };
   const starts = containerStarts(pod);
   const startedBefore = starts.some((s) => s !== undefined && s <= firstSeenMs);
   if (isTerminating(pod) && startedBefore) return { state: 'stale', why: 'terminating, started before the Secret changed' };
   if (!startedBefore) return { state: 'current' };
-  if (ref === 'file') return { state: 'refreshing', at: firstSeenMs + kubeletRefreshSeconds * 1000 };
+  if (ref === 'file') {
+    const at = firstSeenMs + kubeletRefreshSeconds * 1000;
+    return nowMs !== undefined && nowMs >= at ? { state: 'current' } : { state: 'refreshing', at };
+  }
   const first = Math.min(...starts.filter((s): s is number => s !== undefined));
   return { state: 'stale', why: `container started ${new Date(first).toISOString()}, Secret changed by ${new Date(firstSeenMs).toISOString()}` };
+}
+
+/**
+ * Judges one consumer pod of a target delivered by the Secrets Store CSI driver (see the header):
+ * `ref` as `referenceOf(pod, secretName, csi)` returned it.
+ */
+export function judgeCsi(pod: V1Pod, ref: Reference, csi: PlanCsi, firstSeenMs: number, kubeletRefreshSeconds: number, nowMs: number): Verdict {
+  if (!csi.secretRotationEnabled) return judge(pod, 'env', firstSeenMs, kubeletRefreshSeconds, nowMs);
+  const bound = csi.rotationPollIntervalSeconds + kubeletRefreshSeconds;
+  if (ref === 'file') {
+    const v = judge(pod, 'file', firstSeenMs, bound, nowMs);
+    return v.state === 'refreshing' ? { ...v, why: `CSI mount refreshes within the driver's rotation poll interval (${csi.rotationPollIntervalSeconds} s) + the kubelet refresh bound (${kubeletRefreshSeconds} s)` } : v;
+  }
+  const settled = firstSeenMs + bound * 1000;
+  if (isFinished(pod)) return { state: 'current' };
+  if (nowMs < settled) {
+    const v = judge(pod, 'env', settled, kubeletRefreshSeconds, nowMs);
+    // a pod that would be stale against the settled moment is not replaced before it: its replacement could read a flipped Secret too
+    return v.state === 'stale' && !isTerminating(pod) ? { state: 'refreshing', at: settled, why: `reads the CSI-synced Secret, which may flip between old and new mounts until every mount refreshed` } : v;
+  }
+  const v = judge(pod, 'env', settled, kubeletRefreshSeconds, nowMs);
+  return v.state === 'stale' ? { state: 'stale', why: v.why.replace(/, Secret changed by /, ', CSI-synced Secret settled by ') } : v;
 }
 
 /** The ordinal of a StatefulSet pod (`<sts>-<n>`). */

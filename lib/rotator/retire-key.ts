@@ -19,7 +19,7 @@ import { verifyRejected } from '../providers/s3/verify.js';
 import type { StepContext } from './context.js';
 import { rotationError } from './errors.js';
 import { backoff, iso, realSleep } from './clock.js';
-import { controllerOf, isFinished, isReady, isTerminating, judge, ordinal, referenceOf, type Reference, type Verdict } from './evidence.js';
+import { controllerOf, isFinished, isReady, isTerminating, judge, judgeCsi, ordinal, referenceOf, type Reference, type Verdict } from './evidence.js';
 import { describeKubeError, isNotFound, isTooManyRequests, isTransient } from './kube/api.js';
 import { readRecord, updateRecord, type GenerationRecord, type PodEvidence } from './kube/record.js';
 import { heldKey, heldPair } from './kube/secrets.js';
@@ -69,6 +69,12 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     throw rotationError(ctx, 'EVIDENCE_MISSING', `target ${missing[0]} of generation ${job.generation} is not a target of this plan: got targets ${[...known].join(', ') || 'none'}. rekey cannot prove its consumers moved off key ${job.oldKeyId}; revoke it by hand after checking them, or restore the target. The key stays valid.`, { keyId: job.oldKeyId });
   }
 
+  const namespaces = [...new Set(job.targets.map((t) => t.namespace))].sort();
+  const podWatches = await Promise.all(namespaces.map((ns) => s.pods(ns)));
+  /** A live pod mounts the target's CSI volume (the driver keeps the synced Secret only while one does). */
+  const csiMounted = (t: PlanTarget): boolean =>
+    podWatches.some((w) => w.list().some((pod) => pod.metadata?.namespace === t.namespace && !isFinished(pod) && referenceOf(pod, t.secretName, t.csi) !== null));
+
   // ---- 1. every target Secret holds a newer key; note the first-seen moment once
   const secrets = await Promise.all(job.targets.map(async (t) => [t, await s.secret(t)] as const));
   const firstSeen = new Map<string, number>(Object.entries(rec.targetsFirstSeen).map(([k, v]) => [k, Date.parse(v)]));
@@ -80,6 +86,9 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
       const held = secret ? heldKey(secret, [...job.newerKeyIds][0]) : undefined;
       const id = held?.accessKeyId ?? null;
       if (id !== null && job.newerKeyIds.has(id)) {
+        if (!firstSeen.has(tkey(t))) fresh[tkey(t)] = iso(ctx.now());
+      } else if (secret === undefined && t.csi !== null && !csiMounted(t)) {
+        // a CSI-synced Secret exists only while a pod mounts the volume: no mount, no holder; a pod mounting later reads the store
         if (!firstSeen.has(tkey(t))) fresh[tkey(t)] = iso(ctx.now());
       } else {
         blocked ??= `Secret ${tkey(t)} ${secret === undefined ? 'absent' : `holds access-key ID ${held?.ids.join('/') || 'none recognised'}`}`;
@@ -102,8 +111,6 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
   }
 
   // ---- consumer pods, judged over the pod caches
-  const namespaces = [...new Set(job.targets.map((t) => t.namespace))].sort();
-  const podWatches = await Promise.all(namespaces.map((ns) => s.pods(ns)));
   const refreshSeconds = ctx.plan.deadlines.kubeletRefreshSeconds;
   const consumerPods = (): ConsumerPod[] => {
     const out: ConsumerPod[] = [];
@@ -111,10 +118,12 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
       for (const pod of w.list()) {
         for (const t of job.targets) {
           if (t.namespace !== pod.metadata?.namespace) continue;
-          const ref = referenceOf(pod, t.secretName);
+          const ref = referenceOf(pod, t.secretName, t.csi);
           if (ref === null) continue;
-          const seen = firstSeen.get(tkey(t)) ?? ctx.now().getTime();
-          out.push({ pod, ref, target: tkey(t), verdict: judge(pod, ref, seen, refreshSeconds) });
+          const now = ctx.now().getTime();
+          const seen = firstSeen.get(tkey(t)) ?? now;
+          const verdict = t.csi !== null ? judgeCsi(pod, ref, t.csi, seen, refreshSeconds, now) : judge(pod, ref, seen, refreshSeconds, now);
+          out.push({ pod, ref, target: tkey(t), verdict });
         }
       }
     }
@@ -186,7 +195,7 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
         const after = now.map((c) => `${podName(c.pod)}:${c.pod.metadata?.uid}:${c.verdict.state}`).join(',');
         if (after !== before) return { done: true }; // something changed: re-plan
         const first = still[0]!;
-        const why = first.verdict.state === 'refreshing' ? `file consumer waits for the kubelet refresh until ${new Date(first.verdict.at).toISOString()}` : controllerOf(first.pod)?.kind === 'Job' ? 'Job pod still running with the old key' : isTerminating(first.pod) ? 'still terminating' : (first.verdict as { why: string }).why;
+        const why = first.verdict.state === 'refreshing' ? `${first.verdict.why ?? 'file consumer waits for the kubelet refresh'} until ${new Date(first.verdict.at).toISOString()}` : controllerOf(first.pod)?.kind === 'Job' ? 'Job pod still running with the old key' : isTerminating(first.pod) ? 'still terminating' : (first.verdict as { why: string }).why;
         return { done: false, blockedBy: `pod ${podName(first.pod)} ${why}` };
       }, job.oldKeyId);
       continue;
@@ -212,7 +221,20 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     await waitUntil(ctx, s.changes, Math.max(job.deadlineMs, overlapEnds + 60_000), 'the end of the overlap', 'The overlap is overlapSeconds after activation.', () => (ctx.now().getTime() >= overlapEnds ? { done: true } : { done: false, blockedBy: `overlap until ${iso(new Date(overlapEnds))}` }), job.oldKeyId);
   }
 
-  // ---- 5. last check right before the revoke: no stale consumer pod is alive
+  // ---- 5. last check right before the revoke: no CSI-synced Secret holds an older key again (a mount
+  // that never refreshed rewrites it), no stale consumer pod is alive
+  const csiTargets = secrets.filter(([t]) => t.csi !== null);
+  if (csiTargets.length > 0) {
+    await waitUntil(ctx, s.changes, Math.max(job.deadlineMs, ctx.now().getTime() + 1000), 'every CSI-synced target Secret holding a newer key again', 'A mount that the driver never refreshed rewrites the synced Secret with the old pair: check that the driver runs with --enable-secret-rotation=true. The old key stays valid.', () => {
+      for (const [t, w] of csiTargets) {
+        const secret = w.get(t.secretName, t.namespace);
+        if (secret === undefined) continue; // no pod mounts the volume any more
+        const held = heldKey(secret, [...job.newerKeyIds][0]);
+        if (held.accessKeyId === null || !job.newerKeyIds.has(held.accessKeyId)) return { done: false, blockedBy: `Secret ${tkey(t)} holds access-key ID ${held.ids.join('/') || 'none recognised'}` };
+      }
+      return { done: true };
+    }, job.oldKeyId);
+  }
   const last = consumerPods().filter((c) => c.verdict.state !== 'current');
   if (last.length > 0) {
     throw rotationError(ctx, 'STEP_FAILED', `consumer pod ${podName(last[0]!.pod)} turned stale right before the revoke: got ${last[0]!.verdict.state}. Re-run the retire step; the old key ${job.oldKeyId} stays valid.`, { keyId: job.oldKeyId });

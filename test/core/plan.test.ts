@@ -117,7 +117,15 @@ describe('parsePlan', () => {
       'targets must be a list: got "ingest/uploads-s3". Give targets as a list of {namespace, secretName, delivery}.'],
     ['an unknown delivery', (p) => (p.targets[1].delivery = 'vault'),
       'targets[1].delivery must be one of sealed, external, csi, plain: got "vault". Set delivery to one of sealed, external, csi, plain.'],
-    ['a duplicate target', (p) => p.targets.push({ ...p.targets[0] }), 'targets[2] is a duplicate target: got {"namespace":"ingest","secretName":"uploads-s3","delivery":"sealed"}. List each namespace/secretName once.'],
+    ['a duplicate target', (p) => p.targets.push({ ...p.targets[0] }), 'targets[2] is a duplicate target: got {"namespace":"ingest","secretName":"uploads-s3","delivery":"sealed","csi":null}. List each namespace/secretName once.'],
+    ['a csi target without csi settings', (p) => (p.targets[1].delivery = 'csi'),
+      'targets[1].csi is required for delivery csi: got null. Give {secretProviderClass, rotationPollIntervalSeconds, secretRotationEnabled} (render the plan with rekey synth).'],
+    ['csi settings on a sealed target', (p) => (p.targets[0].csi = { secretProviderClass: 'uploads-s3' }),
+      'targets[0].csi must be null for delivery sealed: got {"secretProviderClass":"uploads-s3"}. Remove csi: it only applies to delivery csi.'],
+    ['a zero CSI poll interval', (p) => { p.targets[0].delivery = 'csi'; p.targets[0].csi = { secretProviderClass: 'uploads-s3', rotationPollIntervalSeconds: 0 }; },
+      'targets[0].csi.rotationPollIntervalSeconds must be at least 1: got 0. Set rotationPollIntervalSeconds to 1 or more.'],
+    ['a checksum on a file consumer of a csi target with rotation on', (p) => { p.targets[1].delivery = 'csi'; p.targets[1].csi = { secretProviderClass: 'uploads-s3' }; p.consumers[2].checksum = 'abc123'; },
+      'consumers[2].checksum must be null for mode file: got "abc123". File consumers re-read the mounted Secret and get no checksum.'],
     ['a consumer apiVersion that does not match its kind', (p) => (p.consumers[0].apiVersion = 'extensions/v1beta1'),
       'consumers[0].apiVersion must be apps/v1 for kind Deployment: got "extensions/v1beta1". Set apiVersion: apps/v1.'],
     ['a consumer of a Secret that is not a target', (p) => (p.consumers[0].secretName = 'other'),
@@ -132,6 +140,15 @@ describe('parsePlan', () => {
     ['a negative overlap', (p) => (p.overlapSeconds = -1), 'overlapSeconds must be at least 0: got -1. Set overlapSeconds to 0 or more.'],
   ])('rejects %s with one line naming the field', (_name, edit, message) => {
     expect(errorOf(edit)).toBe(`${WHERE} ${message}`);
+  });
+
+  it('accepts csi settings with defaults, and a checksum on a file consumer of a csi target whose driver never refreshes mounts', () => {
+    const p: any = validPlan();
+    p.targets[1] = { namespace: 'analytics', secretName: 'uploads-s3', delivery: 'csi', csi: { secretProviderClass: 'uploads-s3' } };
+    expect(parsePlan(p, WHERE).targets[1]!.csi).toEqual({ secretProviderClass: 'uploads-s3', rotationPollIntervalSeconds: 120, secretRotationEnabled: true });
+    p.targets[1].csi.secretRotationEnabled = false;
+    p.consumers[2].checksum = 'abc123';
+    expect(parsePlan(p, WHERE).consumers[2]!.checksum).toBe('abc123');
   });
 
   it('counts further problems after the first', () => {

@@ -43,6 +43,22 @@ describe('parseSpec', () => {
     expect(spec.credentials[0]!.delivery).toEqual({ kind: 'plain', acknowledgeInsecure: true });
   });
 
+  it('accepts a csi delivery with defaults and builds Delivery.csi from it', () => {
+    // GIVEN uploads delivered by the CSI driver from Vault (no extraKeys: the driver syncs mounted objects only)
+    const s = baseSpec();
+    delete s.credentials[0].extraKeys;
+    s.credentials[0].delivery = { kind: 'csi', provider: 'vault', parameters: { roleName: 'uploads' }, store: { kind: 'ClusterSecretStore', name: 'vault' }, remoteKey: 'rekey/uploads', objectPath: 'secret/data/rekey/uploads' };
+    // WHEN validated and built
+    const spec = validateSpec(s);
+    expect(spec.credentials[0]!.delivery).toEqual({ ...s.credentials[0].delivery, rotationPollIntervalSeconds: 120, secretRotationEnabled: true });
+    const built = chartFromSpec(Testing.app(), 'rekey', { spec, warn: () => undefined });
+    // THEN the credential's delivery is csi with the store reference and the driver settings
+    const impl = built.credential('uploads').delivery._impl;
+    expect(impl.kind).toBe('csi');
+    expect(impl.remote).toEqual({ store: { kind: 'ClusterSecretStore', name: 'vault' }, remoteKey: 'rekey/uploads', properties: { accessKeyId: 'access-key', secretAccessKey: 'secret-key' } });
+    expect(impl.csi).toMatchObject({ provider: 'vault', rotationPollIntervalSeconds: 120, secretRotationEnabled: true });
+  });
+
   // The shape is checked by the schema, the cross-field rules by the constructs the spec
   // becomes: both report the rekey.yaml field path.
   const build = (text: string) => chartFromSpecDocument(Testing.app(), 'rekey', parseSpecDocument(text), () => undefined);

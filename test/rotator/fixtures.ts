@@ -26,8 +26,8 @@ export function validPlan(): RotationPlanInput & Record<string, unknown> {
     recordConfigMap: 'rekey-uploads-status',
     leaseName: 'rekey-uploads',
     targets: [
-      { namespace: 'ingest', secretName: 'uploads-s3', delivery: 'sealed' },
-      { namespace: 'analytics', secretName: 'uploads-s3', delivery: 'sealed' },
+      { namespace: 'ingest', secretName: 'uploads-s3', delivery: 'sealed', csi: null },
+      { namespace: 'analytics', secretName: 'uploads-s3', delivery: 'sealed', csi: null },
     ],
     consumers: [
       { kind: 'Deployment', apiVersion: 'apps/v1', namespace: 'ingest', name: 'ingest-api', mode: 'env', secretName: 'uploads-s3', updateStrategy: null, checksum: 'a1b2c3d4e5f6', replacePodsOnDelete: false },

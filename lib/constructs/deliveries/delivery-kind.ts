@@ -2,6 +2,7 @@ import type { Construct } from 'constructs';
 import type { AliasSet } from '../../core/alias-set.js';
 import type { SealingScopeName } from '../../core/sealing-scope.js';
 import type { LedgerEntry, LedgerTarget } from '../../project/ledger.js';
+import type { CsiSettings } from './csi.js';
 
 /** A target Secret as a credential knows it. */
 export interface TargetRef {
@@ -89,6 +90,8 @@ export interface DeliveryKind {
   readonly scope?: SealingScopeName;
   /** Store-held deliveries only (external, csi): where the targets pull the pair from. */
   readonly remote?: RemotePair;
+  /** csi only: the driver settings consumers (the CSI volume they mount) and the retire step (its waits) depend on. */
+  readonly csi?: CsiSettings;
   /**
    * The object per target the deliver step may patch (annotation `force-sync`) to make the
    * operator fetch again; its RBAC allows `get`/`patch` on it by name in each target namespace.

@@ -93,6 +93,8 @@ export const RESOURCES: readonly ResourceDef[] = [
   grouped('networking.k8s.io', 'v1', 'networkpolicies', 'networkpolicy', 'NetworkPolicy', { shortNames: ['netpol'], generation: 'spec' }),
   custom('bitnami.com', 'v1alpha1', 'sealedsecrets', 'sealedsecret', 'SealedSecret'),
   custom('argoproj.io', 'v1alpha1', 'rollouts', 'rollout', 'Rollout', { shortNames: ['ro'], scale: true }),
+  // no status subresource in the v1.6 CRD
+  custom('secrets-store.csi.x-k8s.io', 'v1', 'secretproviderclasses', 'secretproviderclass', 'SecretProviderClass', { status: false }),
 ];
 
 /** `apiVersion` of a resource: `v1` or `group/version`. */

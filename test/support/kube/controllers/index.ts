@@ -1,5 +1,6 @@
 /** The default set of simulated controllers, in the order they run on each tick. */
 import type { Controller } from './controller.js';
+import { CsiDriver, type CsiDriverOptions } from './csi.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { DisruptionController } from './disruption.js';
@@ -16,25 +17,32 @@ export interface ControllerSetOptions {
   readonly kubelet?: KubeletOptions;
   /** Run a sealed-secrets controller with this unseal function. @default - no sealed-secrets controller */
   readonly sealedSecrets?: SealedSecretsOptions;
+  /** Run a Secrets Store CSI driver with these providers and settings. @default - no CSI driver */
+  readonly csi?: CsiDriverOptions;
 }
 
 export interface ControllerSet {
   readonly kubelet: Kubelet;
   readonly sealedSecrets?: SealedSecretsController;
+  readonly csi?: CsiDriver;
   /** Every controller, in tick order: pass to startFakeKube({ controllers }). */
   readonly all: readonly Controller[];
 }
 
 /**
  * Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Argo Rollout, disruption (PDB status),
- * optionally sealed-secrets, then the kubelet and the garbage collector.
+ * optionally sealed-secrets, then (optionally) the Secrets Store CSI driver — which the kubelet asks
+ * whether a pod's CSI volumes are mounted before starting it — the kubelet and the garbage collector.
  */
 export function defaultControllers(options: ControllerSetOptions = {}): ControllerSet {
-  const kubelet = new Kubelet(options.kubelet);
+  const csi = options.csi ? new CsiDriver(options.csi) : undefined;
+  const outer = options.kubelet?.mountBlocked;
+  const kubelet = new Kubelet(csi ? { ...options.kubelet, mountBlocked: (pod) => outer?.(pod) ?? csi.mountBlocked(pod) } : options.kubelet);
   const sealedSecrets = options.sealedSecrets ? new SealedSecretsController(options.sealedSecrets) : undefined;
   return {
     kubelet,
     sealedSecrets,
+    csi,
     all: [
       ...(sealedSecrets ? [sealedSecrets] : []),
       new DeploymentController(),
@@ -43,6 +51,7 @@ export function defaultControllers(options: ControllerSetOptions = {}): Controll
       new StatefulSetController(),
       new DaemonSetController(kubelet.nodes),
       new JobController(),
+      ...(csi ? [csi] : []),
       kubelet,
       new DisruptionController(),
       new GarbageCollector(),

@@ -8,6 +8,7 @@
  *   ready (`neverReady`, or annotation `fake.kube/never-ready: "true"`);
  * - run-to-completion pods (restartPolicy Never/OnFailure, i.e. Job pods) ask the pod runner for an
  *   exit code: Succeeded (0) or Failed, containers terminated;
+ * - a pod whose volumes are not set up (`mountBlocked`, e.g. the CSI driver) stays Pending;
  * - terminating (deletionTimestamp set) → removed `terminationTicks` ticks later (the containers
  *   stop at once on SIGTERM; the grace period is an upper bound, not modelled as a wait).
  *
@@ -51,6 +52,11 @@ export interface KubeletOptions {
   readonly runner?: PodRunner;
   /** Ticks a terminating pod takes to go away. @default 1 */
   readonly terminationTicks?: number;
+  /**
+   * A volume plugin's verdict before containers start: a message keeps the pod Pending (its
+   * volumes are not set up yet, as with a CSI volume whose mount fails). @default - every volume is ready
+   */
+  readonly mountBlocked?: (pod: KubeObject) => string | undefined;
 }
 
 /** What one container start saw. */
@@ -190,6 +196,7 @@ export class Kubelet implements Controller {
       return;
     }
     if (phase === 'Pending') {
+      if (this.options.mountBlocked?.(pod) !== undefined) return; // ContainerCreating until the volumes are set up
       this.#start(registry, pod, state);
       return;
     }
