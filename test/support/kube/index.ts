@@ -3,6 +3,8 @@ export { FakeClock } from './clock.js';
 export type { Controller, ControllerContext } from './controllers/controller.js';
 export { defaultControllers, type ControllerSet, type ControllerSetOptions } from './controllers/index.js';
 export { Kubelet, NEVER_READY_ANNOTATION, type ContainerStart, type KubeletOptions, type PodOutcome, type PodRunContext, type PodRunner } from './controllers/kubelet.js';
+export { ANNOTATION_DATA_HASH, ExternalSecretsController, LABEL_MANAGED, renderTemplate, resourceVersionOf, UnsupportedTemplate, type EsoEvent, type EsoOptions } from './controllers/eso.js';
+export { RemoteStore, type RemoteWrite } from './controllers/remote-store.js';
 export { processRunner, type ProcessRun, type ProcessRunner, type ProcessRunnerOptions } from './controllers/process-runner.js';
 export { MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_OWNER_REFERENCES_ANNOTATION, type SealedSecretsOptions, type Unseal } from './controllers/sealed-secrets.js';
 export { REVISION_LABEL } from './controllers/statefulset.js';

@@ -93,6 +93,10 @@ export const RESOURCES: readonly ResourceDef[] = [
   grouped('networking.k8s.io', 'v1', 'networkpolicies', 'networkpolicy', 'NetworkPolicy', { shortNames: ['netpol'], generation: 'spec' }),
   custom('bitnami.com', 'v1alpha1', 'sealedsecrets', 'sealedsecret', 'SealedSecret'),
   custom('argoproj.io', 'v1alpha1', 'rollouts', 'rollout', 'Rollout', { shortNames: ['ro'], scale: true }),
+  custom('external-secrets.io', 'v1', 'externalsecrets', 'externalsecret', 'ExternalSecret', { shortNames: ['es'], categories: ['external-secrets'] }),
+  custom('external-secrets.io', 'v1alpha1', 'pushsecrets', 'pushsecret', 'PushSecret', { categories: ['external-secrets'] }),
+  custom('external-secrets.io', 'v1', 'secretstores', 'secretstore', 'SecretStore', { shortNames: ['ss'], categories: ['external-secrets'] }),
+  custom('external-secrets.io', 'v1', 'clustersecretstores', 'clustersecretstore', 'ClusterSecretStore', { namespaced: false, shortNames: ['css'], categories: ['external-secrets'] }),
 ];
 
 /** `apiVersion` of a resource: `v1` or `group/version`. */

@@ -3,6 +3,7 @@ import type { Controller } from './controller.js';
 import { DaemonSetController } from './daemonset.js';
 import { DeploymentController } from './deployment.js';
 import { DisruptionController } from './disruption.js';
+import { ExternalSecretsController, type EsoOptions } from './eso.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { JobController } from './job.js';
 import { Kubelet, type KubeletOptions } from './kubelet.js';
@@ -16,27 +17,33 @@ export interface ControllerSetOptions {
   readonly kubelet?: KubeletOptions;
   /** Run a sealed-secrets controller with this unseal function. @default - no sealed-secrets controller */
   readonly sealedSecrets?: SealedSecretsOptions;
+  /** Run the External Secrets Operator (ExternalSecret and PushSecret) over these stores. @default - no ESO */
+  readonly externalSecrets?: EsoOptions;
 }
 
 export interface ControllerSet {
   readonly kubelet: Kubelet;
   readonly sealedSecrets?: SealedSecretsController;
+  readonly externalSecrets?: ExternalSecretsController;
   /** Every controller, in tick order: pass to startFakeKube({ controllers }). */
   readonly all: readonly Controller[];
 }
 
 /**
  * Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Argo Rollout, disruption (PDB status),
- * optionally sealed-secrets, then the kubelet and the garbage collector.
+ * optionally sealed-secrets and External Secrets, then the kubelet and the garbage collector.
  */
 export function defaultControllers(options: ControllerSetOptions = {}): ControllerSet {
   const kubelet = new Kubelet(options.kubelet);
   const sealedSecrets = options.sealedSecrets ? new SealedSecretsController(options.sealedSecrets) : undefined;
+  const externalSecrets = options.externalSecrets ? new ExternalSecretsController(options.externalSecrets) : undefined;
   return {
     kubelet,
     sealedSecrets,
+    externalSecrets,
     all: [
       ...(sealedSecrets ? [sealedSecrets] : []),
+      ...(externalSecrets ? [externalSecrets] : []),
       new DeploymentController(),
       new RolloutController(),
       new ReplicaSetController(),
