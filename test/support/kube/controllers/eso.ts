@@ -300,7 +300,9 @@ export class ExternalSecretsController implements Controller {
         }
         synced[`${ref.kind}/${ref.name}`] = perStore;
       }
-      this.#pushed.set(key, [...(this.#pushed.get(key) ?? []).filter((p) => !pushed.some((q) => q.remoteKey === p.remoteKey)), ...pushed]);
+      // only deletionPolicy Delete adds the finalizer that cleans up when the PushSecret goes
+      if (deletion === 'Delete') this.#pushed.set(key, [...(this.#pushed.get(key) ?? []).filter((p) => !pushed.some((q) => q.remoteKey === p.remoteKey)), ...pushed]);
+      else this.#pushed.delete(key);
       st.failures = 0;
       const message = sp.updatePolicy === 'IfNotExists' ? 'PushSecret synced successfully. Existing secrets in providers unchanged.' : 'PushSecret synced successfully';
       this.#writePushStatus(registry, ps, { status: 'True', reason: 'Synced', message }, nowIso, { refreshTime: nowIso, syncedResourceVersion: rv, syncedPushSecrets: synced });
