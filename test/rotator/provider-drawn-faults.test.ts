@@ -26,7 +26,7 @@ const POINTS = [
   'kube:staging:before', 'kube:staging:after', 'kube:record-drawn:before', 'kube:record-drawn:after',
   'provider:verifyAccepted:before', 'kube:record-activated:before', 'kube:record-activated:after',
   'kube:force-sync:before', 'kube:force-sync:after', 'kube:record-delivered:before', 'kube:record-delivered:after',
-  'kube:record-first-seen:after', 'provider:disableKey:before', 'provider:disableKey:after', 'kube:record-disabled:after',
+  'provider:disableKey:before', 'provider:disableKey:after', 'kube:record-disabled:after',
   'provider:verifyRejected1:before', 'provider:deleteKey:before', 'provider:deleteKey:after', 'kube:record-deleted:after',
   'provider:verifyRejected2:before', 'kube:record-retired:before',
 ];
