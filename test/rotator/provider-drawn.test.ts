@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { res } from '../support/kube/index.js';
-import { record, setChecksum, step } from './harness.js';
+import { keyActive, minioAdmin, NS, pairOf, plan, record, setChecksum, startHarness, step, TARGET, type Harness } from './harness.js';
 import { applyExternalSecret, applyPushSecret, drawnPlan, secretsOf, stagedKey, startDrawn, targetKey, USER, type DrawnHarness } from './provider-drawn-support.js';
 
 let d: DrawnHarness | undefined;
@@ -163,5 +163,59 @@ describe('aws-iam with external delivery', () => {
     expect(record(d.h, 2)).toMatchObject({ phase: 'revoked', previousAccessKeyId: d.adopted.accessKeyId });
     expect(record(d.h, 2)!.stalePodsAtRevoke).toHaveLength(1);
     noSecretInLogs(d);
+  }, 60_000);
+});
+
+describe('a provider that takes a caller-chosen pair (minio), with external delivery', () => {
+  let m: Harness | undefined;
+  afterEach(async () => {
+    await m?.close();
+    m = undefined;
+  });
+
+  async function minioDrawn(): Promise<{ m: Harness; p: ReturnType<typeof plan> }> {
+    const hm = await startHarness();
+    const admin = minioAdmin(hm);
+    await admin.ensureIdentity({ kind: 'serviceAccount', name: 'uploads-svc' });
+    await admin.addKey({ kind: 'serviceAccount', name: 'uploads-svc' }, pairOf(1));
+    admin.close();
+    const p = plan(hm, 2, { keySource: { kind: 'providerDrawn' }, accessKeyId: null, targets: [{ namespace: NS, secretName: TARGET, delivery: 'external' }], consumers: [] });
+    return { m: hm, p };
+  }
+
+  it('the rotator draws the pair, stages it first, then registers it; a lost add-service-account reply converges', async () => {
+    const x = await minioDrawn();
+    m = x.m;
+    m.minio.loseReplyOf('PUT add-service-account');
+    expect(await step(m, 'activate', x.p)).toBe(0);
+    const rec = record(m, 2)!;
+    const staged = m.kube.registry.get(res('secrets'), 'rekey-system', 'rekey-uploads-g2-staging');
+    const id = Buffer.from(String((staged.data as Record<string, string>)['access-key']), 'base64').toString('utf8');
+    expect(id).toMatch(/^[A-Z0-9]{20}$/);
+    expect(rec).toMatchObject({ phase: 'activated', accessKeyId: id, previousAccessKeyId: pairOf(1).accessKeyId });
+    expect(keyActive(m, id)).toBe(true);
+    expect([...m.minio.serviceAccounts.keys()].sort()).toEqual([id, pairOf(1).accessKeyId].sort());
+    const secret = Buffer.from(String((staged.data as Record<string, string>)['secret-key']), 'base64').toString('utf8');
+    expect(secret).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(m.logger.lines.join('\n').includes(secret)).toBe(false);
+  }, 60_000);
+
+  it('a crash after staging and before registering: the re-run registers the staged pair, no second key', async () => {
+    const x = await minioDrawn();
+    m = x.m;
+    let crashed = false;
+    const boundary = (point: string) => {
+      if (!crashed && point === 'provider:addKey:before') {
+        crashed = true;
+        throw new Error('crash injected');
+      }
+    };
+    expect(await step(m, 'activate', x.p, { boundary })).toBe(3);
+    const staged = m.kube.registry.get(res('secrets'), 'rekey-system', 'rekey-uploads-g2-staging');
+    const id = Buffer.from(String((staged.data as Record<string, string>)['access-key']), 'base64').toString('utf8');
+    expect(m.minio.serviceAccounts.has(id)).toBe(false);
+    expect(await step(m, 'activate', x.p, { holder: 'rotator-pod-2' })).toBe(0);
+    expect(record(m, 2)!.accessKeyId).toBe(id);
+    expect([...m.minio.serviceAccounts.keys()].sort()).toEqual([id, pairOf(1).accessKeyId].sort());
   }, 60_000);
 });
