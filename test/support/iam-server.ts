@@ -46,6 +46,12 @@ export interface IamServerOptions {
   readonly pageSize?: number;
   /** Clock for CreateDate values. @default - real time, strictly increasing by at least 1 s per object */
   readonly now?: () => Date;
+  /**
+   * The server's clock runs this many ms ahead of the machine's, for SigV4's 15-minute expiry check
+   * (403 SignatureDoesNotMatch "Signature expired") and the `Date` header the SDK corrects its
+   * clock skew from. @default 0
+   */
+  readonly clockSkewMs?: number;
 }
 
 /** A fault to inject into upcoming requests. */
@@ -304,8 +310,13 @@ export class IamServer {
     res.end(xml);
   }
 
+  private serverNow(): number {
+    return Date.now() + (this.options.clockSkewMs ?? 0);
+  }
+
   private send(res: http.ServerResponse, status: number, requestId: string, xml: string): void {
     res.writeHead(status, {
+      date: new Date(this.serverNow()).toUTCString(),
       'content-type': 'text/xml',
       'x-amzn-requestid': requestId,
       'content-length': Buffer.byteLength(xml),
@@ -368,7 +379,7 @@ export class IamServer {
     if (Number.isNaN(signedAt) || !amzDate.startsWith(auth.date)) {
       fail(403, 'SignatureDoesNotMatch', 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.');
     }
-    if (Math.abs(Date.now() - signedAt) > MAX_SKEW_MS) fail(403, 'SignatureDoesNotMatch', 'Signature expired.');
+    if (Math.abs(this.serverNow() - signedAt) > MAX_SKEW_MS) fail(403, 'SignatureDoesNotMatch', 'Signature expired.');
 
     const headers: Record<string, string> = {};
     for (const name of auth.signedHeaders) {
