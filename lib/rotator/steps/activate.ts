@@ -27,7 +27,8 @@ import { session } from '../session.js';
  */
 export const activate: Step = async (ctx) => {
   const rec = await activateKey(ctx);
-  return { outcome: 'done', evidence: { accessKeyId: rec.accessKeyId, previousAccessKeyId: rec.previousAccessKeyId, activatedAt: rec.activatedAt, activation: rec.activationEvidence } };
+  // named apart from the plan's accessKeyId/previousAccessKeyId, which the run log line adds (null for provider-drawn keys)
+  return { outcome: 'done', evidence: { activatedKeyId: rec.accessKeyId, retiringKeyId: rec.previousAccessKeyId, activatedAt: rec.activatedAt, activation: rec.activationEvidence } };
 };
 
 /** The activation shared by activate and the panic revoke. */
