@@ -50,8 +50,8 @@ export async function guard(ctx: StepContext): Promise<GuardResult> {
 
   const unfinished = [...record.generations.values()].filter((r) => r.generation < plan.generation && (r.phase === 'activated' || r.phase === 'delivered')).sort((a, b) => a.generation - b.generation);
   for (const prev of unfinished) {
-    const newerKeys = new Set<string>([...record.generations.values()].filter((r) => r.generation > prev.generation).map((r) => r.accessKeyId));
-    newerKeys.add(prev.accessKeyId);
+    const newerKeys = new Set<string>([...record.generations.values()].filter((r) => r.generation > prev.generation).flatMap((r) => (r.accessKeyId === null ? [] : [r.accessKeyId])));
+    if (prev.accessKeyId !== null) newerKeys.add(prev.accessKeyId);
     if (plan.accessKeyId) newerKeys.add(plan.accessKeyId);
     ctx.logger.log('info', `rotator ${ctx.step} for credential ${plan.credential} generation ${plan.generation}: finishing unfinished generation ${prev.generation} first`, { step: ctx.step, credential: plan.credential, generation: plan.generation, previousGeneration: prev.generation, oldKeyId: prev.previousAccessKeyId });
     await retireKey(ctx, {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STAGING_KEYS } from '../core/plan.js';
 import { SecretValue } from '../core/secret-value.js';
+import { AwsIamClient } from '../providers/aws-iam/client.js';
 import { RgwAdminClient } from '../providers/ceph-rgw/client.js';
 import { MinioAdminClient } from '../providers/minio/client.js';
 import type { IdentitySpec, KeyPair, ProviderClient, ProviderConnection } from '../providers/provider.js';
@@ -29,7 +30,7 @@ async function readTrimmed(ctx: StepContext, path: string, what: string, fix: st
 export async function readStagedPair(ctx: StepContext): Promise<KeyPair> {
   const plan = ctx.plan;
   if (plan.keySource.kind === 'providerDrawn') {
-    throw rotationError(ctx, 'UNSUPPORTED', `keySource providerDrawn is not carried out by this release: got provider ${plan.provider.kind}. Provider-drawn keys (aws-iam) arrive in a later release; rotate this credential by hand meanwhile.`, { keyId: null });
+    throw rotationError(ctx, 'STEP_FAILED', `keySource providerDrawn has no mounted staging pair: got provider ${plan.provider.kind}. The activate step obtains the pair in the cluster (this is a rotator bug if you see it).`, { keyId: null });
   }
   const dir = plan.keySource.mountPath;
   const fix = `Mount the staging Secret ${plan.rotatorNamespace}/${plan.stagingSecret} there (rekey synth renders it; the sealed-secrets controller must have unsealed it).`;
@@ -62,7 +63,11 @@ export async function defaultProvider(ctx: StepContext): Promise<ProviderClient 
   const p = ctx.plan.provider;
   if (p.kind === 'external') return null;
   if (p.kind === 'aws-iam') {
-    throw rotationError(ctx, 'UNSUPPORTED', `provider aws-iam is not carried out by this release: got provider ${p.name}. IAM draws its keys itself (keySource providerDrawn), which arrives in a later release.`, { keyId: null });
+    if (ctx.plan.keySource.kind !== 'providerDrawn') {
+      throw rotationError(ctx, 'UNSUPPORTED', `provider aws-iam needs keySource providerDrawn: got ${ctx.plan.keySource.kind}. IAM draws its keys itself and cannot register a given pair; re-render the plan with an external delivery.`, { keyId: null });
+    }
+    // endpoint null: the real IAM (and S3 for verification); set: both at that endpoint (tests, a proxy)
+    return new AwsIamClient({ connection: { ...(p.endpoint ? { endpoint: p.endpoint } : {}), region: p.region, admin: await readAdminPair(ctx), caPem: await caPem(ctx), logger: ctx.logger } });
   }
   const conn: ProviderConnection = { endpoint: p.endpoint!, region: p.region, admin: await readAdminPair(ctx), caPem: await caPem(ctx), logger: ctx.logger };
   if (p.kind === 'ceph-rgw') return new RgwAdminClient(conn);

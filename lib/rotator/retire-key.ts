@@ -23,6 +23,7 @@ import { controllerOf, isFinished, isReady, isTerminating, judge, judgeCsi, ordi
 import { describeKubeError, isNotFound, isTooManyRequests, isTransient } from './kube/api.js';
 import { readRecord, updateRecord, type GenerationRecord, type PodEvidence } from './kube/record.js';
 import { heldKey, heldPair } from './kube/secrets.js';
+import { readStaging } from './kube/staging.js';
 import { waitUntil } from './kube/watch.js';
 import { identityOf, providerCall, readStagedPair, verifyConnection, verifyOptions } from './provider.js';
 import { session, type RolloutObject } from './session.js';
@@ -363,6 +364,15 @@ async function controlKey(ctx: StepContext, job: RetireJob): Promise<KeyPair> {
       if (job.newerKeyIds.has(staged.accessKeyId)) return staged;
     } catch {
       // fall through
+    }
+  }
+  if (ctx.plan.keySource.kind === 'providerDrawn' && job.generation === ctx.plan.generation) {
+    // the pair this generation drew, from its staging Secret (read through the API)
+    try {
+      const staged = await readStaging(ctx, s.kube);
+      if (staged && job.newerKeyIds.has(staged.accessKeyId)) return staged;
+    } catch {
+      // fall through: no control key
     }
   }
   throw rotationError(ctx, 'EVIDENCE_MISSING', `no control key to prove ${job.oldKeyId} rejected: got no target Secret with a preset alias pair of a newer key and no staged pair. Without a control, a rejection proves nothing; the old key stays valid.`, { keyId: job.oldKeyId });

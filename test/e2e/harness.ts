@@ -15,7 +15,7 @@ import { parse as parseYaml } from 'yaml';
 import { SecretValue } from '../../lib/core/secret-value.js';
 import { unseal } from '../../lib/project/seal.js';
 import { node24 } from '../support/node24.js';
-import { defaultControllers, res, resourceForKind, startFakeKube, type Controller, type ControllerSet, type FakeKube, type KubeObject, type LoggedRequest, type Obj } from '../support/kube/index.js';
+import { defaultControllers, res, resourceForKind, type EsoOptions, startFakeKube, type Controller, type ControllerSet, type FakeKube, type KubeObject, type LoggedRequest, type Obj } from '../support/kube/index.js';
 import { cli, PRIVATE_KEY, readManifests, recoverSecrets, removeProject, tempProject } from '../support/project.js';
 import { HARNESS_ENV, PodProcesses, unshareProblem } from './pod-process.js';
 import { RustfsProvider, type E2EProvider } from './providers.js';
@@ -115,6 +115,8 @@ export interface E2EOptions {
    * @default - the provider's checksRequestTime
    */
   readonly realTimeClock?: boolean;
+  /** Run the simulated External Secrets Operator over these stores (external delivery). @default - no ESO */
+  readonly externalSecrets?: EsoOptions;
 }
 
 /** The admin Secret the rotator mounts (rekey.yaml `providers[].adminCredential`). */
@@ -150,12 +152,14 @@ export class E2E {
   readonly #namespaces: readonly string[];
   readonly #targets: readonly { readonly namespace: string; readonly name: string }[];
   readonly #realTimeClock: boolean;
+  readonly #externalSecrets: EsoOptions | undefined;
 
   public constructor(o: E2EOptions = {}) {
     this.provider = o.provider ?? new RustfsProvider();
     this.#namespaces = o.namespaces ?? ['default', 'storage', APP_NS];
     this.#targets = o.targets ?? [{ namespace: APP_NS, name: TARGET }];
     this.#realTimeClock = o.realTimeClock ?? this.provider.checksRequestTime;
+    this.#externalSecrets = o.externalSecrets;
   }
 
   /** The in-process MinIO when the provider is the default `rustfs` one. */
@@ -227,6 +231,7 @@ export class E2E {
       sealedSecrets: {
         unseal: (ciphertext, t) => unseal(ciphertext, { privateKeyPem: SecretValue.fromString(PRIVATE_KEY), namespace: t.namespace, name: t.name, scope: t.scope }).revealBytes(),
       },
+      ...(this.#externalSecrets ? { externalSecrets: this.#externalSecrets } : {}),
     });
     const sealed = this.set.sealedSecrets!;
     const gated: Controller = { name: 'sealed-secrets (gated)', step: (ctx) => (this.holdUnsealUntilStarted === null ? sealed.step(ctx) : undefined) };
@@ -330,6 +335,13 @@ export class E2E {
     const cur = def ? this.kube.registry.find(def, o.metadata.namespace ?? '', o.metadata.name) : undefined;
     if (o.kind === 'SealedSecret') return (((cur?.status as Obj | undefined)?.conditions as Obj[] | undefined) ?? []).some((c) => c.type === 'Synced' && c.status === 'True');
     if (o.kind === 'Deployment' || o.kind === 'StatefulSet') return cur !== undefined && workloadHealthy(cur);
+    // resource_customizations/external-secrets.io/{ExternalSecret,PushSecret}/health.lua: Ready=True → Healthy
+    // (the previous one counts), Ready=False → Degraded (the sync fails), else Progressing
+    if (o.kind === 'ExternalSecret' || o.kind === 'PushSecret') {
+      const ready = (((cur?.status as Obj | undefined)?.conditions as Obj[] | undefined) ?? []).find((c) => c.type === 'Ready');
+      if (ready?.status === 'False') throw new Error(`${o.kind} ${o.metadata.namespace}/${o.metadata.name} is Degraded: ${String(ready.message)} (Argo CD stops the sync here)`);
+      return ready?.status === 'True';
+    }
     return true;
   }
 

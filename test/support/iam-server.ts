@@ -11,6 +11,11 @@
  * EntityAlreadyExists 409, LimitExceeded 409, ServiceFailure 500) and AWS's common errors
  * (InvalidClientTokenId / SignatureDoesNotMatch / AccessDenied 403).
  *
+ * It also answers S3 `ListBuckets` (GET `/`, SigV4 service `s3`, any region) against the same
+ * keys, as AWS does for IAM keys — enough for the rotator's verifyAccepted/verifyRejected: an
+ * unknown or Inactive key gets 403 `InvalidAccessKeyId` (checked before the signature, as S3
+ * does), a wrong secret 403 `SignatureDoesNotMatch`, an active key 200 with no buckets.
+ *
  * Secrets here are test values drawn at random; the server remembers every secret it issued
  * (`issuedSecrets`) so tests can scan logs and error messages for them.
  */
@@ -41,6 +46,12 @@ export interface IamServerOptions {
   readonly pageSize?: number;
   /** Clock for CreateDate values. @default - real time, strictly increasing by at least 1 s per object */
   readonly now?: () => Date;
+  /**
+   * The server's clock runs this many ms ahead of the machine's, for SigV4's 15-minute expiry check
+   * (403 SignatureDoesNotMatch "Signature expired") and the `Date` header the SDK corrects its
+   * clock skew from. @default 0
+   */
+  readonly clockSkewMs?: number;
 }
 
 /** A fault to inject into upcoming requests. */
@@ -232,6 +243,10 @@ export class IamServer {
     const flat = Object.fromEntries(params.entries());
     const requestId = randomUUID();
     let signedBy: string | undefined;
+    if (this.parseAuthorization(req)?.service === 's3') {
+      this.handleS3(req, body, res, requestId);
+      return;
+    }
     try {
       signedBy = this.parseAuthorization(req)?.accessKeyId;
       const lose = this.maybeFault(action);
@@ -258,8 +273,50 @@ export class IamServer {
     }
   }
 
+  /** S3 ListBuckets against the IAM keys (see the header). */
+  private handleS3(req: http.IncomingMessage, body: string, res: http.ServerResponse, requestId: string): void {
+    const auth = this.parseAuthorization(req)!;
+    const s3Error = (status: number, code: string, message: string) => {
+      this.requests.push({ action: 'S3:ListBuckets', params: {}, signedBy: auth.accessKeyId, status, code });
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${esc(message)}</Message><RequestId>${requestId}</RequestId></Error>`;
+      res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'content-length': Buffer.byteLength(xml) });
+      res.end(xml);
+    };
+    const key = this.keys.get(auth.accessKeyId);
+    const secret = this.secrets.get(auth.accessKeyId);
+    if (secret === undefined || key?.status !== 'Active') {
+      s3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of auth.signedHeaders) {
+      const value = req.headers[name];
+      headers[name] = Array.isArray(value) ? value.join(',') : (value ?? '');
+    }
+    const signer = new aws4.RequestSigner(
+      { method: req.method, host: headers.host, path: req.url ?? '/', headers, body, service: 's3', region: auth.region, doNotModifyHeaders: true },
+      { accessKeyId: auth.accessKeyId, secretAccessKey: secret },
+    );
+    signer.datetime = String(req.headers['x-amz-date'] ?? '');
+    const a = Buffer.from(signer.signature());
+    const b = Buffer.from(auth.signature);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) {
+      s3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+      return;
+    }
+    this.requests.push({ action: 'S3:ListBuckets', params: {}, signedBy: auth.accessKeyId, status: 200 });
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>${ACCOUNT_ID}</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>`;
+    res.writeHead(200, { 'content-type': 'application/xml', 'x-amz-request-id': requestId, 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
+  }
+
+  private serverNow(): number {
+    return Date.now() + (this.options.clockSkewMs ?? 0);
+  }
+
   private send(res: http.ServerResponse, status: number, requestId: string, xml: string): void {
     res.writeHead(status, {
+      date: new Date(this.serverNow()).toUTCString(),
       'content-type': 'text/xml',
       'x-amzn-requestid': requestId,
       'content-length': Buffer.byteLength(xml),
@@ -322,7 +379,7 @@ export class IamServer {
     if (Number.isNaN(signedAt) || !amzDate.startsWith(auth.date)) {
       fail(403, 'SignatureDoesNotMatch', 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.');
     }
-    if (Math.abs(Date.now() - signedAt) > MAX_SKEW_MS) fail(403, 'SignatureDoesNotMatch', 'Signature expired.');
+    if (Math.abs(this.serverNow() - signedAt) > MAX_SKEW_MS) fail(403, 'SignatureDoesNotMatch', 'Signature expired.');
 
     const headers: Record<string, string> = {};
     for (const name of auth.signedHeaders) {

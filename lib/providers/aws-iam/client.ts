@@ -305,6 +305,9 @@ export class AwsIamClient implements ProviderClient {
       await this.call({ method, action: 'DeleteAccessKey', user, keyId: old.AccessKeyId }, () =>
         this.client.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: old.AccessKeyId })), ['NoSuchEntity']);
     }
+    // the create client never retries, so it cannot learn a clock skew itself: take the offset the
+    // main client learned from IAM's Date header (the SDK corrects skew only on a retry)
+    this.createClient.config.systemClockOffset = this.client.config.systemClockOffset;
     let out;
     try {
       out = await this.call({ method, action: 'CreateAccessKey', user }, () =>

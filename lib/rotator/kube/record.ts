@@ -33,19 +33,36 @@ export interface RevokeEvidence {
   rejectedAfterDelete?: string;
 }
 
-export type RecordPhase = 'activated' | 'delivered' | 'retired' | 'revoked';
+/**
+ * `drawing`: a provider-drawn key is being obtained (the marker is written before the
+ * provider call, so a re-run can tell an orphan of a lost reply from a key it must not touch);
+ * `accessKeyId` is null until the pair is in the staging Secret.
+ */
+export type RecordPhase = 'drawing' | 'activated' | 'delivered' | 'retired' | 'revoked';
 
 /** What one generation's steps observed and did. */
 export interface GenerationRecord {
   readonly generation: number;
   phase: RecordPhase;
-  readonly accessKeyId: string;
+  /** The new key; null only while `phase` is `drawing` and the pair is not staged yet. */
+  readonly accessKeyId: string | null;
+  /** The key this generation retires: the plan's, or (provider-drawn) generation N-1's key from this record. */
   readonly previousAccessKeyId: string | null;
-  /** When the new key was first proven accepted (the overlap counts from here). */
+  /**
+   * Provider-drawn keys: when the first draw of this generation started (before CreateAccessKey).
+   * A key at the provider created at or after it that is neither the previous nor the staged key
+   * is an orphan of a lost reply (never delivered) and is deleted before drawing again.
+   */
+  drawStartedAt?: string;
+  /** Provider-drawn keys: orphans of lost replies this generation deleted (key IDs). */
+  orphansDeleted?: string[];
+  /** When the new key was first proven accepted (the overlap counts from here); empty while drawing. */
   activatedAt: string;
   /** Calls that proved the new key: `verifyAccepted <attempts> attempts`. */
   activationEvidence: string;
   deliveredAt?: string;
+  /** External targets the deliver step force-synced (`namespace/name` → the last force-sync value). */
+  forceSynced?: Record<string, string>;
   /**
    * Per target `namespace/name`: the upper bound of the moment the Secret first held this
    * generation's key (or a newer one) — the first time a rotator saw it. Set once, never moved.
@@ -156,6 +173,15 @@ export async function updateRecord(
       return next;
     }
   }
+}
+
+/**
+ * The key a generation retires: the plan's `previousAccessKeyId` when it names one (the adopted
+ * key, or a rekey-drawn ledger entry), else — provider-drawn keys, whose IDs never reach the
+ * ledger — the key generation N-1 activated, from this record. Null: nothing to retire.
+ */
+export function previousKeyOf(plan: StepContext['plan'], record: RotationRecord): string | null {
+  return plan.previousAccessKeyId ?? record.generations.get(plan.generation - 1)?.accessKeyId ?? null;
 }
 
 export function kubeFailed(ctx: StepContext, what: string, e: unknown) {

@@ -281,6 +281,21 @@ describe('AwsIamClient single-user rotation', () => {
     expect(server.snapshot()).toEqual(before);
   });
 
+  it('creates a key against a server whose clock is 30 minutes ahead: CreateAccessKey (sent once) uses the skew the main client learned', async () => {
+    // GIVEN IAM's clock 30 min ahead (SigV4 expires after 15 min)
+    await startServer({ clockSkewMs: 30 * 60 * 1000 });
+    const iam = client();
+    // WHEN the identity is ensured (the SDK retries GetUser once, correcting its clock from IAM's Date header), then a key added
+    await iam.ensureIdentity(USER);
+    const key = await iam.addKey(USER);
+    // THEN the key exists; CreateAccessKey went out once and succeeded
+    expect(server.keysOf('app-reader').map((k) => k.id)).toEqual([key.accessKeyId]);
+    expect(server.requests.filter((r) => r.action === 'CreateAccessKey').map((r) => r.status)).toEqual([200]);
+    // only the very first call met the skew
+    expect(server.requests.filter((r) => r.code === 'SignatureDoesNotMatch').map((r) => r.action)).toEqual(['GetUser']);
+    expect(server.requests[0]).toMatchObject({ action: 'GetUser', status: 403, code: 'SignatureDoesNotMatch' });
+  });
+
   it('refuses a caller-chosen pair: IAM draws keys itself', async () => {
     await startServer();
     const pair = { accessKeyId: 'AKIAFAKEGIVEN0000001', secretAccessKey: SecretValue.fromString('fake-given-secret-000000000000000000000') };

@@ -4,6 +4,7 @@ export type { Controller, ControllerContext } from './controllers/controller.js'
 export { defaultControllers, type ControllerSet, type ControllerSetOptions } from './controllers/index.js';
 export { Kubelet, NEVER_READY_ANNOTATION, type ContainerStart, type KubeletOptions, type PodOutcome, type PodRunContext, type PodRunner } from './controllers/kubelet.js';
 export { CSI_DRIVER_NAME, CSI_MANAGED_LABEL, CsiDriver, type CsiDriverOptions, type CsiEvent, type CsiMount, type CsiProviderBackend } from './controllers/csi.js';
+export { ANNOTATION_DATA_HASH, ExternalSecretsController, LABEL_MANAGED, renderTemplate, resourceVersionOf, UnsupportedTemplate, type EsoEvent, type EsoOptions } from './controllers/eso.js';
 export { RemoteStore, type RemoteWrite } from './controllers/remote-store.js';
 export { processRunner, type ProcessRun, type ProcessRunner, type ProcessRunnerOptions } from './controllers/process-runner.js';
 export { MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_OWNER_REFERENCES_ANNOTATION, type SealedSecretsOptions, type Unseal } from './controllers/sealed-secrets.js';

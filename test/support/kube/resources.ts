@@ -95,6 +95,10 @@ export const RESOURCES: readonly ResourceDef[] = [
   custom('argoproj.io', 'v1alpha1', 'rollouts', 'rollout', 'Rollout', { shortNames: ['ro'], scale: true }),
   // no status subresource in the v1.6 CRD
   custom('secrets-store.csi.x-k8s.io', 'v1', 'secretproviderclasses', 'secretproviderclass', 'SecretProviderClass', { status: false }),
+  custom('external-secrets.io', 'v1', 'externalsecrets', 'externalsecret', 'ExternalSecret', { shortNames: ['es'], categories: ['external-secrets'] }),
+  custom('external-secrets.io', 'v1alpha1', 'pushsecrets', 'pushsecret', 'PushSecret', { categories: ['external-secrets'] }),
+  custom('external-secrets.io', 'v1', 'secretstores', 'secretstore', 'SecretStore', { shortNames: ['ss'], categories: ['external-secrets'] }),
+  custom('external-secrets.io', 'v1', 'clustersecretstores', 'clustersecretstore', 'ClusterSecretStore', { namespaced: false, shortNames: ['css'], categories: ['external-secrets'] }),
 ];
 
 /** `apiVersion` of a resource: `v1` or `group/version`. */
