@@ -40,6 +40,7 @@ credentials:
       kind: external
       store: { kind: ClusterSecretStore, name: vault }
       remoteKey: ${REMOTE_KEY}
+      properties: { accessKeyId: accessKeyId, secretAccessKey: secretAccessKey }
     targets:
       - { namespace: ${APP_NS}, secretName: ${TARGET} }
     consumers:
