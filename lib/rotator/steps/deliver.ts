@@ -43,7 +43,7 @@ export const deliver: Step = async (ctx) => {
   const watches = await Promise.all(plan.targets.map(async (t) => [t, await s.secret(t)] as const));
   const nudges = new Map<string, { next: number; count: number; note: string }>();
   const forceSynced: Record<string, string> = {};
-  await waitUntil(ctx, s.changes, deadline, `every target Secret holding access-key ID ${expected}`, 'Check the target\'s delivery (SealedSecret unsealed by the controller? ExternalSecret synced, PushSecret pushed to the store?) and re-run deliver.', async () => {
+  await waitUntil(ctx, s.changes, deadline, `every target Secret holding access-key ID ${expected}`, 'Check the target\'s delivery (SealedSecret unsealed by the controller? ExternalSecret synced?) and re-run deliver.', async () => {
     let first: string | undefined;
     for (const [t, w] of watches) {
       const secret = w.get(t.secretName, t.namespace);
