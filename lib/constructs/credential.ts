@@ -5,7 +5,7 @@ import { AliasSet } from '../core/alias-set.js';
 import { checksumAnnotation, consumerChecksum } from '../core/checksum.js';
 import { FieldError, ValidationError, type Problem } from '../core/errors.js';
 import type { ConsumerModel, CredentialModel } from '../core/model.js';
-import { renderPlan, type RotationPlanInput } from '../core/plan.js';
+import { renderPlan, type PlanTargetKey, type RotationPlanInput } from '../core/plan.js';
 import type { LedgerEntry, LedgerTarget } from '../project/ledger.js';
 import type { PolicySpec } from '../providers/provider.js';
 import type { TargetRef } from './deliveries/delivery-kind.js';
@@ -495,7 +495,7 @@ export class Credential extends Construct {
       stagingSecret: `rekey-${this.name}-g${entry.generation}-staging`,
       recordConfigMap: `rekey-${this.name}-status`,
       leaseName: `rekey-${this.name}`,
-      targets: this._targets.map((t) => ({ namespace: t.namespace, secretName: t.secretName, delivery: this.delivery.kind })),
+      targets: this._targets.map((t) => ({ namespace: t.namespace, secretName: t.secretName, delivery: this.delivery.kind, keys: this.targetKeys() })),
       consumers: this._bindings.map((b) => ({
         kind: b.workload.kind,
         apiVersion: b.workload.apiVersion,
@@ -509,7 +509,18 @@ export class Credential extends Construct {
       })),
       overlapSeconds: this.rotationPolicy.overlapSeconds,
       deadlines: { ...this.chart.rotator.deadlines },
+      lease: { ...this.chart.rotator.lease },
     };
+  }
+
+  /** The keys every target Secret holds, in the order they are rendered: alias keys, then extra keys. */
+  private targetKeys(): PlanTargetKey[] {
+    return [
+      ...this.aliases.flatMap((a): PlanTargetKey[] =>
+        a.credentialsFile ? [{ name: a.credentialsFile, holds: 'credentialsFile' }] : [{ name: a.accessKey!, holds: 'accessKeyId' }, { name: a.secretKey!, holds: 'secretAccessKey' }],
+      ),
+      ...Object.keys(this.extraKeys).map((name): PlanTargetKey => ({ name, holds: 'extra' })),
+    ];
   }
 
   private checkIdentity(): void {

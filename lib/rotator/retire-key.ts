@@ -22,7 +22,7 @@ import { backoff, iso, realSleep } from './clock.js';
 import { controllerOf, isFinished, isReady, isTerminating, judge, ordinal, referenceOf, type Reference, type Verdict } from './evidence.js';
 import { describeKubeError, isNotFound, isTooManyRequests, isTransient } from './kube/api.js';
 import { readRecord, updateRecord, type GenerationRecord, type PodEvidence } from './kube/record.js';
-import { heldKey, heldPair } from './kube/secrets.js';
+import { heldKey, heldPair, lacksPair } from './kube/secrets.js';
 import { waitUntil } from './kube/watch.js';
 import { identityOf, providerCall, readStagedPair, verifyConnection, verifyOptions } from './provider.js';
 import { session, type RolloutObject } from './session.js';
@@ -77,12 +77,12 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     let blocked: string | null = null;
     for (const [t, w] of secrets) {
       const secret = w.get(t.secretName, t.namespace);
-      const held = secret ? heldKey(secret, [...job.newerKeyIds][0]) : undefined;
-      const id = held?.accessKeyId ?? null;
-      if (id !== null && job.newerKeyIds.has(id)) {
+      const held = secret ? heldKey(secret, [...job.newerKeyIds][0], t.keys) : undefined;
+      const lacks = held ? lacksPair(held, (id) => job.newerKeyIds.has(id)) : 'absent';
+      if (lacks === null) {
         if (!firstSeen.has(tkey(t))) fresh[tkey(t)] = iso(ctx.now());
       } else {
-        blocked ??= `Secret ${tkey(t)} ${secret === undefined ? 'absent' : `holds access-key ID ${held?.ids.join('/') || 'none recognised'}`}`;
+        blocked ??= `Secret ${tkey(t)} ${lacks}`;
       }
     }
     if (Object.keys(fresh).length > 0) {
@@ -332,7 +332,7 @@ async function controlKey(ctx: StepContext, job: RetireJob): Promise<KeyPair> {
   for (const t of job.targets) {
     const w = await s.secret(t);
     const secret = w.get(t.secretName, t.namespace);
-    const pair = secret ? heldPair(secret) : undefined;
+    const pair = secret ? heldPair(secret, t.keys) : undefined;
     if (pair && job.newerKeyIds.has(pair.accessKeyId)) return pair;
   }
   if (ctx.plan.keySource.kind !== 'providerDrawn' && (ctx.step === 'activate' || ctx.step === 'revoke' || ctx.readMounted)) {

@@ -2,7 +2,7 @@ import type { Step } from '../context.js';
 import { rotationError } from '../errors.js';
 import { iso } from '../clock.js';
 import { readRecord, updateRecord } from '../kube/record.js';
-import { heldKey } from '../kube/secrets.js';
+import { heldKey, lacksPair } from '../kube/secrets.js';
 import { waitUntil } from '../kube/watch.js';
 import { session } from '../session.js';
 
@@ -25,10 +25,11 @@ export const deliver: Step = async (ctx) => {
     for (const [t, w] of watches) {
       const secret = w.get(t.secretName, t.namespace);
       if (secret === undefined) return { done: false, blockedBy: `target Secret ${t.namespace}/${t.secretName} absent` };
-      const held = heldKey(secret, expected);
-      if (held.accessKeyId !== expected) {
-        const ann = held.annotation === expected ? ` (its annotation already says ${expected}: the data decides)` : '';
-        return { done: false, blockedBy: `target Secret ${t.namespace}/${t.secretName} holds access-key ID ${held.ids.join('/') || 'none recognised'}${ann}` };
+      const held = heldKey(secret, expected, t.keys);
+      const lacks = lacksPair(held, (id) => id === expected);
+      if (lacks !== null) {
+        const ann = held.accessKeyId !== expected && held.annotation === expected ? ` (its annotation already says ${expected}: the data decides)` : '';
+        return { done: false, blockedBy: `target Secret ${t.namespace}/${t.secretName} ${lacks}${ann}` };
       }
     }
     return { done: true };
