@@ -94,15 +94,19 @@ export type Verdict =
   | { readonly state: 'refreshing'; readonly at: number };
 
 /**
- * Judges one consumer pod against `firstSeenMs`, the moment its Secret first held a newer key.
+ * Judges one consumer pod against `firstSeenMs`, the moment its Secret first held a newer key,
+ * at `nowMs`: a file consumer that started before is current once the refresh bound has passed.
  */
-export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRefreshSeconds: number): Verdict {
+export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRefreshSeconds: number, nowMs: number): Verdict {
   if (isFinished(pod)) return { state: 'current' };
   const starts = containerStarts(pod);
   const startedBefore = starts.some((s) => s !== undefined && s <= firstSeenMs);
   if (isTerminating(pod) && startedBefore) return { state: 'stale', why: 'terminating, started before the Secret changed' };
   if (!startedBefore) return { state: 'current' };
-  if (ref === 'file') return { state: 'refreshing', at: firstSeenMs + kubeletRefreshSeconds * 1000 };
+  if (ref === 'file') {
+    const at = firstSeenMs + kubeletRefreshSeconds * 1000;
+    return nowMs >= at ? { state: 'current' } : { state: 'refreshing', at };
+  }
   const first = Math.min(...starts.filter((s): s is number => s !== undefined));
   return { state: 'stale', why: `container started ${new Date(first).toISOString()}, Secret changed by ${new Date(firstSeenMs).toISOString()}` };
 }

@@ -114,7 +114,7 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
           const ref = referenceOf(pod, t.secretName);
           if (ref === null) continue;
           const seen = firstSeen.get(tkey(t)) ?? ctx.now().getTime();
-          out.push({ pod, ref, target: tkey(t), verdict: judge(pod, ref, seen, refreshSeconds) });
+          out.push({ pod, ref, target: tkey(t), verdict: judge(pod, ref, seen, refreshSeconds, ctx.now().getTime()) });
         }
       }
     }
@@ -163,9 +163,16 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     return stsStrategy.get(k)!;
   };
   const replaced: PodEvidence[] = [...rec.replacedPods];
+  // stale pods the step waited out instead of replacing: Job pods (until they finished) and file consumers (until the kubelet refresh bound)
+  const waitedOut = new Map<string, { namespace: string; pod: string; how: 'finished' | 'refreshed'; at?: number }>();
   for (;;) {
     const pods = consumerPods();
     const pending = pods.filter((c) => c.verdict.state !== 'current');
+    for (const c of pending) {
+      const key = `${c.pod.metadata?.uid}`;
+      if (c.verdict.state === 'refreshing') waitedOut.set(key, { namespace: c.pod.metadata!.namespace!, pod: c.pod.metadata!.name!, how: 'refreshed', at: c.verdict.at });
+      else if (controllerOf(c.pod)?.kind === 'Job' && !isFinished(c.pod)) waitedOut.set(key, { namespace: c.pod.metadata!.namespace!, pod: c.pod.metadata!.name!, how: 'finished' });
+    }
     if (pending.length === 0) break;
     // candidates: stale, alive, not terminating, not run-to-completion
     const candidates: { c: ConsumerPod; onDelete: boolean }[] = [];
@@ -202,6 +209,12 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     const ev: PodEvidence = { namespace: next.c.pod.metadata!.namespace!, pod: next.c.pod.metadata!.name!, how, at: iso(ctx.now()) };
     replaced.push(ev);
     rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, replacedPods: r!.replacedPods.some((p) => p.pod === ev.pod && p.namespace === ev.namespace && p.at === ev.at) ? r!.replacedPods : [...r!.replacedPods, ev] }), 'record-replaced');
+  }
+  if (waitedOut.size > 0) {
+    const now = iso(ctx.now());
+    const evidence: PodEvidence[] = [...waitedOut.values()].map((w) => ({ namespace: w.namespace, pod: w.pod, how: w.how, at: w.at === undefined ? now : iso(new Date(w.at)) }));
+    rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, replacedPods: [...r!.replacedPods, ...evidence.filter((e) => !r!.replacedPods.some((p) => p.pod === e.pod && p.namespace === e.namespace && p.how === e.how))] }), 'record-waited');
+    log('stale consumer pods waited out', { pods: evidence.map((e) => `${e.namespace}/${e.pod} ${e.how}`) });
   }
   log('every consumer pod is current', { consumerPods: consumerPods().length, replacedPods: replaced.length });
 
