@@ -390,6 +390,13 @@ async function revokeOld(ctx: StepContext, job: RetireJob, rec: GenerationRecord
     await ctx.boundary?.('provider:disableKey:after');
     rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, revoke: { ...(r!.revoke ?? { keyId: old }), disabledAt: r!.revoke?.disabledAt ?? note } }), 'record-disabled');
   }
+  // RGW disables an alternating user's only key by suspending the user: a suspended user answers a
+  // probe signed with a random secret SignatureDoesNotMatch, like a live key, and the rotator does
+  // not hold the old secret — so that disable cannot be proven; the proof after delete still holds.
+  if (!rec.revoke?.rejectedAfterDisable && provider.kind === 'ceph-rgw' && identity.kind === 'alternatingUsers' && !rec.revoke?.disabledAt?.startsWith('unsupported')) {
+    const note = `not provable: ${provider.kind} suspends the user of an alternating key, and a probe without the old secret cannot tell it from a live key (proven after the delete)`;
+    rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, revoke: { ...r!.revoke!, rejectedAfterDisable: r!.revoke?.rejectedAfterDisable ?? note } }), 'record-rejected1');
+  }
   if (!rec.revoke?.rejectedAfterDisable && !rec.revoke?.disabledAt?.startsWith('unsupported')) {
     await ctx.boundary?.('provider:verifyRejected1:before');
     const v = await verifyRejected(conn, probe, vopts);
