@@ -13,7 +13,7 @@ import type { Sleep } from '../../lib/rotator/clock.js';
 import type { StepName } from '../../lib/rotator/context.js';
 import { KubeSide } from '../../lib/rotator/kube/api.js';
 import { runRotator } from '../../lib/rotator/run.js';
-import { defaultControllers, startFakeKube, res, type ControllerSet, type FakeKube, type KubeObject, type Obj } from '../support/kube/index.js';
+import { defaultControllers, startFakeKube, res, type ControllerSet, type FakeKube, type KubeObject, type Obj, type TickWhileOptions } from '../support/kube/index.js';
 import { FakeMinioServer } from '../support/minio-server.js';
 
 export const ADMIN: KeyPair = { accessKeyId: 'rekeyadmin', secretAccessKey: SecretValue.fromString('fake-admin-secret-0000') };
@@ -38,14 +38,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A sleep on the fake clock: resolves once the cluster clock passed `ms` (the fake is ticked by tickWhile). */
+/** A sleep on the fake clock: resolves inside the tick that passes `ms` (the fake is ticked by tickWhile). */
 export function fakeSleep(kube: FakeKube, closed: () => boolean): Sleep {
-  return (ms) =>
-    new Promise((resolve) => {
-      const until = kube.clock.nowMs() + ms;
-      const poll = () => (kube.clock.nowMs() >= until || closed() ? resolve() : setTimeout(poll, 2));
-      poll();
-    });
+  return (ms) => (closed() ? Promise.resolve() : kube.clock.sleep(ms));
+}
+
+/**
+ * How tickWhile drives an in-process rotator: a tick only when nothing is in flight at the fake
+ * API server or the fake MinIO and this process's event loop has gone idle — the rotator then
+ * waits on a fake-clock sleep or a watch — so the fake time a step sees does not depend on the
+ * machine's speed.
+ */
+export function ticking(h: { kube: FakeKube; minio: FakeMinioServer }): TickWhileOptions {
+  return { quietMs: 0, idleTurns: 5, busy: () => h.minio.inFlight > 0 };
 }
 
 export async function startHarness(opts: { kubelet?: Parameters<typeof defaultControllers>[0]; namespaces?: readonly string[] } = {}): Promise<Harness> {
@@ -177,13 +182,11 @@ export interface RunOptions {
   readonly boundary?: (point: string) => void | Promise<void>;
   readonly logger?: MemoryLogger;
   readonly planOverride?: RotationPlan;
-  /** Real ms per fake tick. @default 10 */
-  readonly tickMs?: number;
 }
 
 /** Runs one rotator step through runRotator (args → plan → guard → step), ticking the fake cluster meanwhile. */
 export async function step(h: Harness, name: StepName, p: RotationPlanInput, o: RunOptions = {}): Promise<number> {
-  return h.kube.tickWhile(stepWork(h, name, p, o), o.tickMs ?? 10);
+  return h.kube.tickWhile(stepWork(h, name, p, o), ticking(h));
 }
 
 /** The same run without ticking (several rotators under one tickWhile). */
