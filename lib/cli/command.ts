@@ -4,6 +4,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Project folder. @default process.cwd() */
   readonly cwd?: string;
+  /** Standard input (`rekey rotate --access-key-id` reads the secret from it). @default process.stdin */
+  readonly stdin?: import('./secret-input.js').SecretInput;
   /** Clock. @default - now */
   readonly now?: () => Date;
 }

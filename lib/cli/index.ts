@@ -34,9 +34,9 @@ const COMMANDS: Record<string, Command> = {
     load: () => import('./commands/synth.js'),
   },
   rotate: {
-    summary: 'draw new key material, seal it, bump the generation and re-render dist/',
-    usage: 'rekey rotate <credential>... | --due [--check] [--dir <project>] [--output json]',
-    options: { ...DIR, ...OUTPUT, due: { type: 'boolean' }, check: { type: 'boolean' } },
+    summary: "draw new key material (or take an external provider's key: secret on stdin), seal it, bump the generation and re-render dist/",
+    usage: 'rekey rotate <credential>... | --due [--check] | <credential> --access-key-id <id> (secret on stdin) [--dir <project>] [--output json]',
+    options: { ...DIR, ...OUTPUT, due: { type: 'boolean' }, check: { type: 'boolean' }, 'access-key-id': { type: 'string' } },
     positionals: true,
     load: () => import('./commands/rotate.js'),
   },

@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ApiObject, App, Chart, Yaml, type AppProps } from 'cdk8s';
+import { ApiObject, App, Chart, Yaml, YamlOutputType, type AppProps } from 'cdk8s';
 import { ExitCode, FieldError, RekeyError } from '../core/errors.js';
 import { MODEL_API_VERSION, MODEL_KIND, type RekeyModel } from '../core/model.js';
 import { stageFolders, type StagedObject } from '../constructs/gitops/layout.js';
@@ -112,9 +112,61 @@ export class RekeyApp extends App {
       }
     } else {
       super.synth();
+      if (this.yamlOutputType === YamlOutputType.FILE_PER_CHART) {
+        for (const chart of rekeyCharts) {
+          const file = join(this.outdir, `${chart.node.id}${this.outputFileExtension}`);
+          if (existsSync(file)) writeFileSync(file, markCredentials(readFileSync(file, 'utf8'), chart.credentials.map((c) => c.name)));
+        }
+      }
     }
     for (const chart of rekeyCharts) for (const [rel, content] of chart.extraFiles()) write(rel, content);
   }
+}
+
+/** A credential's objects carry this label in `metadata.labels` (4 spaces deep in the YAML cdk8s writes). */
+const CREDENTIAL_LABEL = /^ {4}rekey\.dev\/credential: (\S+)$/m;
+
+/**
+ * Frames each credential's objects in a chart's YAML with comment lines
+ * (`# --- credential <name> ---` … `# --- end of credential <name> ---`), and gives every
+ * credential not rendered yet (never rotated) its own pair of lines at its place in the spec's
+ * order. A credential's first rotation then replaces its own placeholder line instead of
+ * inserting its objects between two neighbours: two pull requests that each rotate a different
+ * new credential change lines with an unchanged line between them, and git merges them.
+ * Comments only: the objects, and what any YAML reader gets, are unchanged.
+ */
+export function markCredentials(text: string, names: readonly string[]): string {
+  const docs = text.split(/^---\n/m);
+  const order = new Map(names.map((n, i) => [n, i] as const));
+  const credentialOf = (doc: string) => {
+    const name = CREDENTIAL_LABEL.exec(doc.slice(0, doc.indexOf('\nspec:') >>> 0))?.[1];
+    return name !== undefined && order.has(name) ? name : undefined;
+  };
+  let next = 0; // names[0..next) have been placed
+  let out = '';
+  let open: string | undefined;
+  const placeholdersBefore = (limit: number) => {
+    for (; next < limit; next++) out += `# --- credential ${names[next]}: never rotated ---\n# --- end of credential ${names[next]} ---\n`;
+  };
+  docs.forEach((doc, i) => {
+    const c = credentialOf(doc);
+    if (open !== undefined && c !== open) {
+      out += `# --- end of credential ${open} ---\n`;
+      open = undefined;
+    }
+    if (c !== undefined && c !== open && order.get(c)! >= next) {
+      placeholdersBefore(order.get(c)!);
+      next = order.get(c)! + 1;
+      open = c;
+      out += `${i > 0 ? '---\n' : ''}# --- credential ${c} ---\n${doc}`;
+      return;
+    }
+    if (c === undefined && next < names.length && i > 0) placeholdersBefore(names.length);
+    out += `${i > 0 ? '---\n' : ''}${doc}`;
+  });
+  if (open !== undefined) out += `# --- end of credential ${open} ---\n`;
+  placeholdersBefore(names.length);
+  return out;
 }
 
 /** The line prefix a rekey error inside an app carries, so the CLI can show it as its own. */

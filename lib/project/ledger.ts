@@ -178,10 +178,23 @@ export class Ledger {
 
   readonly #entries: Readonly<Record<string, LedgerEntry>>;
   readonly #adopted: Readonly<Record<string, AdoptedKey>>;
+  readonly #declared: readonly string[];
 
-  private constructor(entries: Record<string, LedgerEntry>, adopted: Record<string, AdoptedKey>) {
+  private constructor(entries: Record<string, LedgerEntry>, adopted: Record<string, AdoptedKey>, declared: readonly string[] = []) {
     this.#entries = entries;
     this.#adopted = adopted;
+    this.#declared = declared;
+  }
+
+  /**
+   * The same ledger, written with a placeholder line for every credential of `names` that has no
+   * entry yet (the project's credentials, from the app's model). A credential's first rotation
+   * (or adoption) then replaces its own placeholder instead of inserting a block between two
+   * neighbours, so two pull requests that each rotate a different new credential merge in git
+   * even when the two sort next to each other. Placeholders are comments: they hold no state.
+   */
+  public withDeclared(names: readonly string[]): Ledger {
+    return new Ledger({ ...this.#entries }, { ...this.#adopted }, [...new Set(names)].filter((n) => CREDENTIAL_NAME.test(n)).sort());
   }
 
   /** The entry of a credential, if it was ever rotated. */
@@ -224,11 +237,15 @@ export class Ledger {
    * changes to different credentials never touch adjacent lines. Byte-stable for the same content.
    */
   public serialize(): string {
-    const names = [...new Set([...Object.keys(this.#entries), ...Object.keys(this.#adopted)])].sort();
+    const names = [...new Set([...Object.keys(this.#entries), ...Object.keys(this.#adopted), ...this.#declared])].sort();
     let out = HEADER + `apiVersion: ${LEDGER_API_VERSION}\nkind: ${LEDGER_KIND}\n`;
     if (names.length === 0) return out + 'credentials: {}\n';
     out += 'credentials:\n';
     for (const name of names) {
+      if (!this.get(name) && !this.adopted(name)) {
+        out += `\n  # --- credential ${name}: never rotated ---\n`;
+        continue;
+      }
       const body = this.get(name) ? (canonical(this.#entries[name]) as Record<string, unknown>) : { adopted: canonical(this.#adopted[name]) };
       const block = stringify({ [name]: { ...body, integrity: entryIntegrity(name, body) } }, { lineWidth: 0 });
       out += `\n  # --- credential ${name} ---\n` + block.replace(/\n$/, '').split('\n').map((l) => `  ${l}`).join('\n') + '\n';

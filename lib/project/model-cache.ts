@@ -37,23 +37,37 @@ export function projectFingerprint(dir: string, version: string): string | undef
   return walk('') ? hash.digest('hex') : undefined;
 }
 
-/** The cached model when its key matches, else undefined. */
-export function readModelCache(dir: string, key: string): RekeyModel | undefined {
+/** What `rekey status` reads from the ledger (identifiers only), cached with the model so a warm status parses no YAML. */
+export interface LedgerSummary {
+  readonly entries: Readonly<Record<string, { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true }>>;
+  readonly adopted: Readonly<Record<string, { readonly accessKeyId: string }>>;
+}
+
+/** A cache hit: the model, and the ledger summary when it was cached with it. */
+export interface CachedModel {
+  readonly model: RekeyModel;
+  readonly ledger?: LedgerSummary;
+}
+
+/** The cached model (and ledger summary) when its key matches, else undefined. */
+export function readModelCache(dir: string, key: string): CachedModel | undefined {
   try {
-    const cached = JSON.parse(readFileSync(join(dir, MODEL_CACHE_DIR, 'model.json'), 'utf8')) as { key?: string; model?: unknown };
-    return cached.key === key ? parseModel(cached.model, 'the model cache') : undefined;
+    const cached = JSON.parse(readFileSync(join(dir, MODEL_CACHE_DIR, 'model.json'), 'utf8')) as { key?: string; model?: unknown; ledger?: LedgerSummary };
+    if (cached.key !== key) return undefined;
+    const ledger = cached.ledger && typeof cached.ledger.entries === 'object' && typeof cached.ledger.adopted === 'object' ? cached.ledger : undefined;
+    return { model: parseModel(cached.model, 'the model cache'), ...(ledger ? { ledger } : {}) };
   } catch {
     return undefined; // a missing or unreadable cache is a miss
   }
 }
 
-/** Stores the model under its key (atomically; a failure to cache never fails the command). */
-export function writeModelCache(dir: string, key: string, model: RekeyModel): void {
+/** Stores the model (and the ledger summary) under its key (atomically; a failure to cache never fails the command). */
+export function writeModelCache(dir: string, key: string, model: RekeyModel, ledger?: LedgerSummary): void {
   try {
     const folder = join(dir, MODEL_CACHE_DIR);
     mkdirSync(folder, { recursive: true });
     const tmp = join(folder, `model.json.${process.pid}.tmp`);
-    writeFileSync(tmp, JSON.stringify({ key, model }) + '\n', { mode: 0o644 });
+    writeFileSync(tmp, JSON.stringify({ key, model, ...(ledger ? { ledger } : {}) }) + '\n', { mode: 0o644 });
     renameSync(tmp, join(folder, 'model.json'));
   } catch {
     // read-only checkout: status still works, just without the cache

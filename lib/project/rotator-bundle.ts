@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,11 +192,60 @@ export function rotatorBundle(): RotatorBundle {
         `rekey ${PREBUILT_ROTATOR_BUNDLE} is missing: got nothing at ${prebuilt}. Reinstall rekey (its package ships the bundle), or run npm run build in a checkout.`,
       );
     }
-    cached = buildRotatorBundle(root).bundle;
+    cached = cachedSourceBuild(root);
   } else {
     cached = bundleFromGzip(readFileSync(prebuilt), prebuilt);
   }
   return cached;
+}
+
+/** Where a build from source is cached (git-ignored), with what it was built from. */
+export const ROTATOR_BUILD_CACHE = '.rekey-cache/rotator';
+
+/**
+ * A build from source, reused while none of its inputs changed: the cache records every input
+ * file of the last build (from esbuild's metafile) with its size and modification time, the
+ * esbuild version and the build options; any difference rebuilds. The cached bundle's SHA-256 is
+ * checked on read. Saves seconds on every synth in a checkout (esbuild bundles the AWS SDK and
+ * client-node each time otherwise). A cache that cannot be written is skipped.
+ */
+function cachedSourceBuild(root: string): RotatorBundle {
+  const dir = join(root, ROTATOR_BUILD_CACHE);
+  const salt = JSON.stringify({ esbuild: loadEsbuild(root).version, options: rotatorBuildOptions(root) });
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { salt: string; sha256: string; inputs: Array<[string, number, number]> };
+    if (m.salt === salt && m.inputs.every(([p, size, mtime]) => sameFile(join(root, p), size, mtime))) {
+      const bundle = bundleFromGzip(readFileSync(join(dir, ROTATOR_BUNDLE_KEY)), join(dir, ROTATOR_BUNDLE_KEY));
+      if (bundle.sha256 === m.sha256) return bundle;
+    }
+  } catch {
+    // no cache, or an unreadable one: build
+  }
+  const build = buildRotatorBundle(root);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const inputs = build.inputs.map((p): [string, number, number] => {
+      const st = statSync(join(root, p));
+      return [p, st.size, st.mtimeMs];
+    });
+    const suffix = `${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(join(dir, `${ROTATOR_BUNDLE_KEY}.${suffix}`), build.bundle.gzip);
+    renameSync(join(dir, `${ROTATOR_BUNDLE_KEY}.${suffix}`), join(dir, ROTATOR_BUNDLE_KEY));
+    writeFileSync(join(dir, `manifest.json.${suffix}`), JSON.stringify({ salt, sha256: build.bundle.sha256, inputs }) + '\n');
+    renameSync(join(dir, `manifest.json.${suffix}`), join(dir, 'manifest.json'));
+  } catch {
+    // a read-only checkout: the next run builds again
+  }
+  return build.bundle;
+}
+
+function sameFile(path: string, size: number, mtimeMs: number): boolean {
+  try {
+    const st = statSync(path);
+    return st.size === size && st.mtimeMs === mtimeMs;
+  } catch {
+    return false;
+  }
 }
 
 function loadEsbuild(root: string): typeof import('esbuild') {

@@ -5,11 +5,13 @@ import { join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ExitCode, RekeyError, ValidationError } from '../core/errors.js';
 import { parseModel, type RekeyModel } from '../core/model.js';
+import { appLaunch, type AppLaunch } from './app-runner.js';
 import { APP_ERROR_PREFIX, LEDGER_ENV, MODEL_ONLY_ENV, MODEL_OUT_ENV, RekeyApp } from './app.js';
 import { commitWork, discardUncommitted, newWorkDir, recoverProject, type StepHook } from './journal.js';
 import { Ledger } from './ledger.js';
 import { withProjectLock } from './lock.js';
-import { loadSpecChart, SPEC_ENV } from './spec-app.js';
+import { chartFromSpecDocument, SPEC_ENV } from './spec-app.js';
+import { loadSpecDocument, parseSpecDocument, type SpecDocument } from './spec.js';
 
 /** Options of `synthesize`. */
 export interface SynthesizeOptions {
@@ -23,6 +25,28 @@ export interface SynthesizeOptions {
   readonly warn?: (line: string) => void;
   /** Only ask the app for its model: no manifests are written, the ledger is not rendered. @default false */
   readonly modelOnly?: boolean;
+  /**
+   * The ledger at `ledgerPath`, already loaded (a rotation renders the ledger it just built):
+   * rendered in-process without reading the file again. A TypeScript app reads `ledgerPath`.
+   * @default - loaded from ledgerPath
+   */
+  readonly ledger?: Ledger;
+}
+
+/** The spec last parsed in this process, by path and text: a rotation asks for the model and renders, from one parse. */
+let lastSpec: { readonly path: string; readonly text: string; readonly doc: SpecDocument } | undefined;
+
+function specDocument(path: string): SpecDocument {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return loadSpecDocument(path, 'rekey.yaml'); // throws the one-line error for a missing spec
+  }
+  if (lastSpec?.path === path && lastSpec.text === text) return lastSpec.doc;
+  const doc = parseSpecDocument(text, { file: 'rekey.yaml' });
+  lastSpec = { path, text, doc };
+  return doc;
 }
 
 /**
@@ -37,8 +61,8 @@ export async function synthesize(options: SynthesizeOptions): Promise<RekeyModel
   const ledgerPath = resolve(options.ledgerPath ?? join(dir, 'rekey.ledger.yaml'));
   const cdk8sYaml = join(dir, 'cdk8s.yaml');
   if (!existsSync(cdk8sYaml)) {
-    const app = new RekeyApp({ outdir: resolve(options.outdir), ledger: Ledger.load(ledgerPath, 'rekey.ledger.yaml') });
-    loadSpecChart(app, 'rekey', { specPath: join(dir, 'rekey.yaml'), warn: options.modelOnly ? () => undefined : warn });
+    const app = new RekeyApp({ outdir: resolve(options.outdir), ledger: options.ledger ?? Ledger.load(ledgerPath, 'rekey.ledger.yaml') });
+    chartFromSpecDocument(app, 'rekey', specDocument(join(dir, 'rekey.yaml')), options.modelOnly ? () => undefined : warn);
     const model = app.model();
     if (!options.modelOnly) app.synth();
     return model;
@@ -50,7 +74,8 @@ export async function synthesize(options: SynthesizeOptions): Promise<RekeyModel
   const work = mkdtempSync(join(tmpdir(), 'rekey-model-'));
   try {
     const modelFile = join(work, 'model.json');
-    const { code, stderr } = await run(config.app, dir, {
+    const launch = await appLaunch(dir, config.app);
+    const { code, stderr } = await run(launch, dir, {
       CDK8S_OUTDIR: options.modelOnly ? join(work, 'dist') : resolve(options.outdir),
       [LEDGER_ENV]: ledgerPath,
       [SPEC_ENV]: join(dir, 'rekey.yaml'),
@@ -76,9 +101,10 @@ export async function synthesize(options: SynthesizeOptions): Promise<RekeyModel
   }
 }
 
-function run(command: string, cwd: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+function run(launch: AppLaunch, cwd: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, { cwd, shell: true, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const options = { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] as ['ignore', 'ignore', 'pipe'] };
+    const child = launch.shell ? spawn(launch.command, { ...options, shell: true }) : spawn(launch.command, [...launch.args], options);
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => (stderr += d));

@@ -258,7 +258,7 @@ describe('bad input never half-writes', () => {
   it('an unknown command, a bad option and a bad --output', async () => {
     const dir = await rotated();
     await expectRefused(dir, ['rotat'], 'rekey command is unknown: got "rotat". Use one of init, synth, rotate, adopt, revoke, retry, check, status, fingerprint, schema (rekey --help).');
-    await expectRefused(dir, ['rotate', 'uploads', '--force'], `rekey rotate arguments are invalid: got "uploads --force" (Unknown option '--force'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--force"). Usage: rekey rotate <credential>... | --due [--check] [--dir <project>] [--output json]`);
+    await expectRefused(dir, ['rotate', 'uploads', '--force'], `rekey rotate arguments are invalid: got "uploads --force" (Unknown option '--force'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--force"). Usage: rekey rotate <credential>... | --due [--check] | <credential> --access-key-id <id> (secret on stdin) [--dir <project>] [--output json]`);
     await expectRefused(dir, ['status', '--output', 'yaml'], 'rekey status --output must be json or table: got "yaml". Use --output json.');
     await expectRefused(dir, ['rotate', 'uploads', '--check'], 'rekey rotate --check only applies with --due: got --check alone. Use rekey rotate --due --check.');
     await expectRefused(dir, ['rotate', 'uploads', '--due'], 'rekey rotate --due takes no credential names: got uploads. Use either names or --due.');

@@ -1,8 +1,13 @@
 /**
- * End-to-end harness: a small project rotated by the in-process CLI, its `dist/` applied to the
+ * End-to-end harness: a project rotated by the in-process CLI, its `dist/` applied to the
  * fake API server in Argo CD sync-wave order (waiting for each wave's Jobs), every Job pod run as
- * real processes under Node 24 from the manifest (pod-process.ts), the in-process MinIO as the
- * `rustfs` provider, and an observer on every tick recording what the assertions need.
+ * real processes under Node 24 from the manifest (pod-process.ts), a provider behind the
+ * {@link E2EProvider} interface (providers.ts: the in-process MinIO as `rustfs` by default, the
+ * real radosgw as `ceph-rgw`, or one a test adds), and an observer on every tick recording what
+ * the assertions need.
+ *
+ * The small project (`projectSpec`) is the default; `start(node, { project })` takes any other
+ * project folder (e.g. a copy of the repository's own example, example.ts).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,11 +16,10 @@ import { SecretValue } from '../../lib/core/secret-value.js';
 import { unseal } from '../../lib/project/seal.js';
 import { node24 } from '../support/node24.js';
 import { defaultControllers, res, resourceForKind, startFakeKube, type Controller, type ControllerSet, type FakeKube, type KubeObject, type LoggedRequest, type Obj } from '../support/kube/index.js';
-import { FakeMinioServer } from '../support/minio-server.js';
 import { cli, PRIVATE_KEY, readManifests, recoverSecrets, removeProject, tempProject } from '../support/project.js';
 import { PodProcesses, unshareProblem } from './pod-process.js';
+import { RustfsProvider, type E2EProvider } from './providers.js';
 
-export const ADMIN = { accessKeyId: 'e2eadminAAAA', secretAccessKey: 'e2e-admin-secret-Zq81xYt0pLm3' };
 export const CRED = 'uploads';
 export const APP_NS = 'web';
 export const TARGET = 'uploads-s3';
@@ -31,7 +35,10 @@ export function prerequisites(): { node: string } | null {
   return null;
 }
 
-export function projectSpec(endpoint: string): string {
+/** The small project: one credential, one target, a Deployment and an OnDelete StatefulSet. */
+export function projectSpec(provider: E2EProvider): string {
+  const fields = Object.entries(provider.specFields).map(([k, v]) => `\n    ${k}: ${JSON.stringify(v)}`).join('');
+  const identity = JSON.stringify(provider.identity(CRED, { kind: 'serviceAccount', name: 'uploads' }));
   return `apiVersion: rekey.dev/v1alpha1
 kind: RekeyConfig
 sealing:
@@ -44,15 +51,15 @@ rotator:
   deadlines: { activateSeconds: 3600, deliverSeconds: 3600, retireSeconds: 7200, verifySeconds: 600 }
 providers:
   - name: rustfs
-    kind: rustfs
-    endpoint: ${endpoint}
+    kind: ${provider.kind}
+    endpoint: ${provider.endpoint}${fields}
     namespace: storage
     podSelector: { app.kubernetes.io/name: rustfs }
     adminCredential: { secretName: rustfs-admin }
 credentials:
   - name: ${CRED}
     provider: rustfs
-    identity: { kind: serviceAccount, name: uploads }
+    identity: ${identity}
     aliases: [generic]
     delivery: { kind: sealed }
     targets:
@@ -82,36 +89,77 @@ const keyOf = (o: Manifest) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.meta
 
 /** Observations made on every tick (fake clock ms). */
 export interface Observed {
-  /** access-key ID → first fake time the target Secret held it */
+  /** access-key ID → first fake time the first watched target Secret held it (the small project's one target) */
   targetHeld: Map<string, number>;
+  /** `namespace/name` of every watched target Secret → access-key ID → first fake time it held it */
+  held: Map<string, Map<string, number>>;
   /** job name → fake time its Complete/Failed condition was first seen */
   jobDone: Map<string, { at: number; type: string }>;
-  /** StatefulSet pods: each time a pod was first seen terminating (or gone with a new uid) */
-  stsReplaced: { pod: string; uid: string; at: number }[];
+  /** StatefulSet pods (named `<set>-<ordinal>`): each time a pod was first seen terminating (or gone with a new uid) */
+  stsReplaced: { namespace: string; pod: string; uid: string; at: number }[];
+}
+
+/** What the harness watches and creates besides the provider. */
+export interface E2EOptions {
+  /** @default - the in-process MinIO as `rustfs` */
+  readonly provider?: E2EProvider;
+  /** Namespaces that exist before the first sync (the rotator namespace is added). @default ['default', 'storage', APP_NS] */
+  readonly namespaces?: readonly string[];
+  /** Target Secrets whose key IDs are recorded on every tick. @default [{ namespace: APP_NS, name: TARGET }] */
+  readonly targets?: readonly { readonly namespace: string; readonly name: string }[];
+}
+
+/** The admin Secret the rotator mounts (rekey.yaml `providers[].adminCredential`). */
+export interface AdminSecretRef {
+  readonly secretName: string;
+  /** @default 'access-key' */
+  readonly accessKeyKey?: string;
+  /** @default 'secret-key' */
+  readonly secretKeyKey?: string;
 }
 
 export class E2E {
   public kube!: FakeKube;
   public set!: ControllerSet;
-  public minio!: FakeMinioServer;
+  public readonly provider: E2EProvider;
   public pods!: PodProcesses;
   public dir = '';
   public applied = new Map<string, Manifest>();
-  public readonly obs: Observed = { targetHeld: new Map(), jobDone: new Map(), stsReplaced: [] };
+  public readonly obs: Observed = { targetHeld: new Map(), held: new Map(), jobDone: new Map(), stsReplaced: [] };
   /** every line written by the CLI */
   public cliOutput = '';
-  /** the manifests of the last rotate */
+  /** the manifests of the last rotate (or load) */
   public dist: Manifest[] = [];
   public jobsRun: string[] = [];
+  /** the admin pairs put into admin Secrets (for the leak scan) */
+  public readonly adminSecrets: string[] = [];
   /**
    * While set, the sealed-secrets controller does not run: a slow controller, released by the
    * observer once a container of the pod whose name starts with this prefix has started.
    */
   public holdUnsealUntilStarted: string | null = null;
   public unsealReleasedAt = 0;
+  readonly #namespaces: readonly string[];
+  readonly #targets: readonly { readonly namespace: string; readonly name: string }[];
 
-  public async start(node: string): Promise<void> {
-    this.minio = await new FakeMinioServer({ rootAccessKey: ADMIN.accessKeyId, rootSecretKey: ADMIN.secretAccessKey }).start();
+  public constructor(o: E2EOptions = {}) {
+    this.provider = o.provider ?? new RustfsProvider();
+    this.#namespaces = o.namespaces ?? ['default', 'storage', APP_NS];
+    this.#targets = o.targets ?? [{ namespace: APP_NS, name: TARGET }];
+  }
+
+  /** The in-process MinIO when the provider is the default `rustfs` one. */
+  public get minio(): RustfsProvider['server'] {
+    if (!(this.provider instanceof RustfsProvider)) throw new Error(`e2e: the provider is ${this.provider.kind}, not the in-process rustfs server`);
+    return this.provider.server;
+  }
+
+  /**
+   * Starts the provider, the fake cluster and the pod runner. `project` makes the project folder
+   * (it may call `adminSecret`); by default the small project (`projectSpec`) with its admin Secret.
+   */
+  public async start(node: string, project?: (e: E2E) => string | Promise<string>): Promise<void> {
+    await this.provider.start();
     this.pods = new PodProcesses({ kube: () => this.kube, node24: node });
     const seenUid = new Map<string, string>();
     const terminating = new Set<string>();
@@ -125,29 +173,39 @@ export class E2E {
           this.holdUnsealUntilStarted = null;
           this.unsealReleasedAt = now;
         }
-        const s = ctx.registry.find(res('secrets'), APP_NS, TARGET);
-        for (const v of Object.values((s?.data as Record<string, string> | undefined) ?? {})) {
-          const id = Buffer.from(v, 'base64').toString('utf8');
-          if (/^[A-Z0-9]{16,}$/.test(id) && !this.obs.targetHeld.has(id)) this.obs.targetHeld.set(id, now);
-        }
+        this.#targets.forEach((t, i) => {
+          const s = ctx.registry.find(res('secrets'), t.namespace, t.name);
+          const key = `${t.namespace}/${t.name}`;
+          const held = this.obs.held.get(key) ?? new Map<string, number>();
+          this.obs.held.set(key, held);
+          for (const v of Object.values((s?.data as Record<string, string> | undefined) ?? {})) {
+            const id = Buffer.from(v, 'base64').toString('utf8');
+            if (!/^[A-Z0-9]{16,}$/.test(id)) continue;
+            if (!held.has(id)) held.set(id, now);
+            if (i === 0 && !this.obs.targetHeld.has(id)) this.obs.targetHeld.set(id, now);
+          }
+        });
         for (const j of ctx.registry.list(res('jobs'), ROTATOR_NS)) {
           const c = ((j.status as Obj | undefined)?.conditions as Obj[] | undefined)?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
           if (c && !this.obs.jobDone.has(j.metadata.name!)) this.obs.jobDone.set(j.metadata.name!, { at: now, type: c.type as string });
         }
-        for (const p of ctx.registry.list(res('pods'), APP_NS)) {
-          const pn = p.metadata.name!;
-          if (!/^db-\d+$/.test(pn)) continue;
-          const uid = p.metadata.uid as string;
-          const prev = seenUid.get(pn);
-          const key = `${pn}/${uid}`;
-          if (p.metadata.deletionTimestamp && !terminating.has(key)) {
-            terminating.add(key);
-            this.obs.stsReplaced.push({ pod: pn, uid, at: now });
-          } else if (prev && prev !== uid && !terminating.has(`${pn}/${prev}`)) {
-            terminating.add(`${pn}/${prev}`);
-            this.obs.stsReplaced.push({ pod: pn, uid: prev, at: now });
+        for (const ns of new Set(this.#targets.map((t) => t.namespace))) {
+          for (const p of ctx.registry.list(res('pods'), ns)) {
+            const owner = (p.metadata.ownerReferences as Obj[] | undefined)?.find((r) => r.kind === 'StatefulSet');
+            const pn = p.metadata.name!;
+            if (!owner || !new RegExp(`^${String(owner.name)}-\\d+$`).test(pn)) continue;
+            const uid = p.metadata.uid as string;
+            const id = `${ns}/${pn}`;
+            const prev = seenUid.get(id);
+            if (p.metadata.deletionTimestamp && !terminating.has(`${id}/${uid}`)) {
+              terminating.add(`${id}/${uid}`);
+              this.obs.stsReplaced.push({ namespace: ns, pod: pn, uid, at: now });
+            } else if (prev && prev !== uid && !terminating.has(`${id}/${prev}`)) {
+              terminating.add(`${id}/${prev}`);
+              this.obs.stsReplaced.push({ namespace: ns, pod: pn, uid: prev, at: now });
+            }
+            seenUid.set(id, uid);
           }
-          seenUid.set(pn, uid);
         }
       },
     };
@@ -160,32 +218,55 @@ export class E2E {
     const sealed = this.set.sealedSecrets!;
     const gated: Controller = { name: 'sealed-secrets (gated)', step: (ctx) => (this.holdUnsealUntilStarted === null ? sealed.step(ctx) : undefined) };
     const controllers = [observer, ...this.set.all.map((c) => (c === sealed ? gated : c))];
-    this.kube = await startFakeKube({ namespaces: ['default', 'storage', APP_NS, ROTATOR_NS], controllers });
+    this.kube = await startFakeKube({ namespaces: [...new Set([...this.#namespaces, ROTATOR_NS])], controllers });
     this.pods.setKubeconfig(readFileSync(this.kube.kubeconfig(), 'utf8'));
+    if (project) {
+      this.dir = await project(this);
+    } else {
+      this.adminSecret({ secretName: 'rustfs-admin' });
+      this.dir = tempProject(projectSpec(this.provider));
+    }
+  }
+
+  /** Creates the provider's admin Secret in the rotator namespace (as the platform team does once). */
+  public adminSecret(ref: AdminSecretRef): void {
+    const { accessKeyId, secretAccessKey } = this.provider.admin;
+    this.adminSecrets.push(secretAccessKey);
     this.kube.apply({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'rustfs-admin', namespace: ROTATOR_NS },
+      metadata: { name: ref.secretName, namespace: ROTATOR_NS },
       type: 'Opaque',
-      data: { 'access-key': Buffer.from(ADMIN.accessKeyId).toString('base64'), 'secret-key': Buffer.from(ADMIN.secretAccessKey).toString('base64') },
+      data: { [ref.accessKeyKey ?? 'access-key']: Buffer.from(accessKeyId).toString('base64'), [ref.secretKeyKey ?? 'secret-key']: Buffer.from(secretAccessKey).toString('base64') },
     });
-    this.dir = tempProject(projectSpec(this.minio.endpoint));
   }
 
-  /** `rekey rotate uploads` in-process; returns the new pair (recovered with the test key). */
-  public async rotate(): Promise<{ accessKeyId: string; secret: string }> {
-    const r = await cli(this.dir, ['rotate', CRED]);
+  /** `rekey <args>` in-process in the project folder; throws with its stderr unless it exits 0. */
+  public async rekey(...args: string[]): Promise<string> {
+    const r = await cli(this.dir, args);
     this.cliOutput += r.stdout + r.stderr;
-    if (r.code !== 0) throw new Error(`rekey rotate failed (${r.code}): ${r.stderr}`);
+    if (r.code !== 0) throw new Error(`rekey ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
     this.dist = readManifests(join(this.dir, 'dist')) as Manifest[];
-    return recoverSecrets(this.dir).get(CRED)!;
+    return r.stdout;
+  }
+
+  /** `rekey rotate <credentials>` in-process; returns the new pair of the first (recovered with the test key). */
+  public async rotate(...credentials: string[]): Promise<{ accessKeyId: string; secret: string }> {
+    const names = credentials.length ? credentials : [CRED];
+    await this.rekey('rotate', ...names);
+    return recoverSecrets(this.dir).get(names[0]!)!;
+  }
+
+  /** Every credential's pair in the project's ledger (recovered with the test key). */
+  public pairs(): Map<string, { accessKeyId: string; secret: string }> {
+    return recoverSecrets(this.dir);
   }
 
   /** The Kustomize component's checksum for a workload (what the consumer app applies). */
-  public checksumPatch(kind: string, name: string): Record<string, string> {
-    const comp = parseYaml(readFileSync(join(this.dir, 'dist', 'components', APP_NS, 'kustomization.yaml'), 'utf8')) as { patches: { target: { kind: string; name: string }; patch: string }[] };
+  public checksumPatch(kind: string, name: string, namespace = APP_NS): Record<string, string> {
+    const comp = parseYaml(readFileSync(join(this.dir, 'dist', 'components', namespace, 'kustomization.yaml'), 'utf8')) as { patches: { target: { kind: string; name: string }; patch: string }[] };
     const p = comp.patches.find((x) => x.target.kind === kind && x.target.name === name);
-    if (!p) throw new Error(`no checksum patch for ${kind}/${name} in dist/components/${APP_NS}`);
+    if (!p) throw new Error(`no checksum patch for ${kind}/${name} in dist/components/${namespace}`);
     return (((parseYaml(p.patch) as Obj).spec as Obj).template as Obj).metadata ? ((((parseYaml(p.patch) as Obj).spec as Obj).template as Obj).metadata as Obj).annotations as Record<string, string> : {};
   }
 
@@ -225,14 +306,17 @@ export class E2E {
   }
 
   /**
-   * Argo CD's health of a non-Job object: a SealedSecret is healthy once its status has a
-   * Synced=True condition — the previous one counts (the health check reads no observedGeneration:
-   * why the deliver Job exists); everything else rendered here is healthy once applied.
+   * Argo CD's health of a non-Job object (gitops-engine pkg/health): a SealedSecret is healthy
+   * once its status has a Synced=True condition — the previous one counts (the health check reads
+   * no observedGeneration: why the deliver Job exists); a Deployment or StatefulSet once
+   * rolled out as health_deployment.go / health_statefulset.go judge it; everything else once applied.
    */
   public healthy(o: Manifest): boolean {
-    if (o.kind !== 'SealedSecret') return true;
-    const cur = this.kube.registry.find(resourceForKind(o.apiVersion, o.kind), o.metadata.namespace ?? '', o.metadata.name);
-    return (((cur?.status as Obj | undefined)?.conditions as Obj[] | undefined) ?? []).some((c) => c.type === 'Synced' && c.status === 'True');
+    const def = resourceForKind(o.apiVersion, o.kind);
+    const cur = def ? this.kube.registry.find(def, o.metadata.namespace ?? '', o.metadata.name) : undefined;
+    if (o.kind === 'SealedSecret') return (((cur?.status as Obj | undefined)?.conditions as Obj[] | undefined) ?? []).some((c) => c.type === 'Synced' && c.status === 'True');
+    if (o.kind === 'Deployment' || o.kind === 'StatefulSet') return cur !== undefined && workloadHealthy(cur);
+    return true;
   }
 
   /** Resolves once every Job completed; rejects naming the Job and its logs when one failed. */
@@ -276,10 +360,32 @@ export class E2E {
 
   public async close(): Promise<void> {
     await this.kube?.close();
-    await this.minio?.stop();
+    await this.provider.close();
     if (this.dir) removeProject(this.dir);
     if (this.pods) rmSync(this.pods.root, { recursive: true, force: true });
   }
+}
+
+/** Argo CD's Healthy for a Deployment (health_deployment.go) or StatefulSet (health_statefulset.go). */
+export function workloadHealthy(w: KubeObject): boolean {
+  const spec = w.spec as Obj;
+  const st = (w.status as Obj | undefined) ?? {};
+  const gen = (w.metadata.generation as number | undefined) ?? 0;
+  const observed = (st.observedGeneration as number | undefined) ?? 0;
+  const replicas = (spec.replicas as number | undefined) ?? 1;
+  const n = (k: string) => (st[k] as number | undefined) ?? 0;
+  if (w.kind === 'Deployment') {
+    if (gen > observed) return false;
+    if (((st.conditions as Obj[] | undefined) ?? []).some((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded')) return false;
+    return !(n('updatedReplicas') < replicas || n('replicas') > n('updatedReplicas') || n('availableReplicas') < n('updatedReplicas'));
+  }
+  if (observed === 0 || gen > observed) return false;
+  if (n('readyReplicas') < replicas) return false;
+  const strategy = (spec.updateStrategy as Obj | undefined) ?? {};
+  const partition = (strategy.rollingUpdate as Obj | undefined)?.partition as number | undefined;
+  if (strategy.type !== 'OnDelete' && partition !== undefined && n('updatedReplicas') < replicas - partition) return false;
+  if (strategy.type === 'OnDelete') return true;
+  return st.updateRevision === st.currentRevision;
 }
 
 /** The consumers the other app renders (created by the test), reading the target Secret through envFrom. */

@@ -118,3 +118,19 @@ describe('the project lock', () => {
     );
   });
 });
+
+describe('two rekey rotate --due runs at once', () => {
+  it('rotate each due credential exactly once: the second decides under the lock, after the first wrote its rotation', async () => {
+    // GIVEN a project where uploads is due (never rotated, TimeBased) and reports is Manual
+    const dir = project();
+    // WHEN two scheduled jobs run rotate --due at the same moment
+    const [a, b] = await Promise.all([cli(dir, ['rotate', '--due', '--output', 'json'], NOW), cli(dir, ['rotate', '--due', '--output', 'json'], NOW)]);
+    // THEN both succeed, one rotated uploads and the other found nothing due
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const rotated = [a, b].map((r) => (JSON.parse(r.stdout) as { rotated: Array<{ credential: string; generation: number }> }).rotated.map((x) => `${x.credential} g${x.generation}`));
+    expect(rotated.sort()).toEqual([[], ['uploads g1']]);
+    // AND the ledger holds uploads at generation 1
+    const ledger = Ledger.load(join(dir, 'rekey.ledger.yaml'));
+    expect(ledger.names().map((n) => `${n} g${ledger.get(n)!.generation}`)).toEqual(['uploads g1']);
+  }, 60_000);
+});

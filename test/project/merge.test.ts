@@ -119,3 +119,57 @@ describe('the same credential rotated on both branches', () => {
     expect((await cli(dir, ['check'])).code).toBe(0);
   });
 });
+
+describe('two pull requests that each rotate a different credential for the first time, next to each other in sorted order', () => {
+  // recon and reports sort next to each other, before uploads: their ledger entries and their
+  // dist/ sections would be inserted at the same place.
+  const SPEC = readFileSync(join(process.cwd(), 'test/fixtures/project/rekey.yaml'), 'utf8') +
+    `  - name: recon
+    provider: rustfs
+    identity: { kind: serviceAccount, name: recon }
+    aliases: [generic]
+    delivery: { kind: sealed }
+    targets:
+      - { namespace: recon, secretName: recon-s3 }
+    consumers:
+      - { kind: Deployment, name: recon, namespace: recon, envFrom: {} }
+`;
+  let dir2: string;
+  beforeAll(async () => {
+    // GIVEN main where only uploads was rotated (recon and reports never were)
+    dir2 = tempProject(SPEC);
+    git(dir2, 'init', '-q', '-b', 'main');
+    expect((await cli(dir2, ['rotate', 'uploads'], NOW)).code).toBe(0);
+    git(dir2, 'add', '-A');
+    git(dir2, 'commit', '-q', '-m', 'main');
+    // AND one branch rotating recon, another reports, each for the first time
+    for (const credential of ['recon', 'reports']) {
+      git(dir2, 'checkout', '-q', '-b', `first-${credential}`, 'main');
+      expect((await cli(dir2, ['rotate', credential], new Date('2026-11-20T10:00:00.000Z'))).code).toBe(0);
+      git(dir2, 'add', '-A');
+      git(dir2, 'commit', '-q', '-m', `rotate ${credential}`);
+    }
+  }, 60_000);
+  afterAll(() => removeProject(dir2));
+
+  it.each([
+    ['first-recon', 'first-reports'],
+    ['first-reports', 'first-recon'],
+  ])('merge %s then %s: no conflict, both first rotations in the ledger, rekey check passes as merged', async (first, second) => {
+    git(dir2, 'checkout', '-q', '-f', 'main');
+    git(dir2, 'reset', '-q', '--hard', 'main');
+    git(dir2, 'clean', '-q', '-fdx');
+    git(dir2, 'checkout', '-q', '-B', `merge-${first}`);
+    expect(merge(dir2, first)).toEqual([]);
+    const conflicted = merge(dir2, second);
+    const hunk = (p: string) => {
+      const lines = readFileSync(join(dir2, p), 'utf8').split('\n');
+      const s = lines.findIndex((l) => l.startsWith('<<<<<<< '));
+      return lines.slice(s, s + 6).join(' ⏎ ');
+    };
+    expect(conflicted.map((p) => `${p}: ${hunk(p)}`)).toEqual([]);
+    const ledger = Ledger.load(join(dir2, 'rekey.ledger.yaml'));
+    expect(ledger.names().map((n) => [n, ledger.get(n)!.generation])).toEqual([['recon', 1], ['reports', 1], ['uploads', 1]]);
+    expect(await cli(dir2, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
+  });
+});

@@ -46,3 +46,22 @@ describe('the model cache of rekey status', () => {
     expect([due.code, due.stdout]).toEqual([2, 'due: uploads\n']);
   });
 });
+
+describe('a warm rekey status', () => {
+  it('GIVEN status ran once WHEN nothing changed THEN the ledger summary comes from the cache (the ledger is not parsed); WHEN the ledger changes THEN it is read again', async () => {
+    const dir = tempProject();
+    dirs.push(dir);
+    expect((await cli(dir, ['rotate', 'uploads'], new Date('2026-11-01T10:00:00.000Z'))).code).toBe(0);
+    const gens = async () => (JSON.parse((await cli(dir, ['status', '--output', 'json'])).stdout) as Array<{ credential: string; generation: number }>).map((r) => `${r.credential} g${r.generation}`);
+    expect(await gens()).toEqual(['reports g0', 'uploads g1']);
+    // WHEN the cached summary is doctored under the same key THEN status shows it (proves the ledger was not parsed)
+    const file = join(dir, MODEL_CACHE_DIR, 'model.json');
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as { ledger: { entries: Record<string, { generation: number }> } };
+    cached.ledger.entries.uploads!.generation = 41;
+    writeFileSync(file, JSON.stringify(cached));
+    expect(await gens()).toEqual(['reports g0', 'uploads g41']);
+    // WHEN the ledger changes (a rotation) THEN the key changes and the ledger is read again
+    expect((await cli(dir, ['rotate', 'uploads'], new Date('2026-11-02T10:00:00.000Z'))).code).toBe(0);
+    expect(await gens()).toEqual(['reports g0', 'uploads g2']);
+  });
+});

@@ -69,7 +69,7 @@ export async function adopt(options: AdoptOptions): Promise<AdoptResult> {
       }
       const replaced = ledger.adopted(c.name)?.accessKeyId;
       const next = ledger.withAdopted(c.name, { accessKeyId: options.accessKeyId, provider: c.provider.name, adoptedAt: (options.now ?? new Date()).toISOString() });
-      next.save(ledgerPath);
+      next.withDeclared(model.credentials.map((x) => x.name)).save(ledgerPath);
       return { credential: c.name, accessKeyId: options.accessKeyId, ...(replaced && replaced !== options.accessKeyId ? { replaced } : {}) };
     },
     { command: 'rekey adopt' },

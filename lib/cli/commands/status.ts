@@ -3,8 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../../core/errors.js';
 import type { RekeyModel } from '../../core/model.js';
-import { Ledger } from '../../project/ledger.js';
-import { projectFingerprint, readModelCache, writeModelCache } from '../../project/model-cache.js';
+import type { Ledger } from '../../project/ledger.js';
+import { projectFingerprint, readModelCache, writeModelCache, type LedgerSummary } from '../../project/model-cache.js';
 import type { CommandArgs } from '../command.js';
 import { renderTable } from '../table.js';
 
@@ -41,23 +41,50 @@ export interface CredentialStatus {
   readonly revoke: boolean;
 }
 
-/** Every credential's age, next due date, generation and consumers (sorted by name), from the app's model and the ledger. */
-export async function status(options: StatusOptions): Promise<CredentialStatus[]> {
-  const dir = resolve(options.dir);
-  const model = options.model ?? (await askApp(dir, options.cache === true));
-  const ledger = Ledger.load(join(dir, 'rekey.ledger.yaml'), 'rekey.ledger.yaml');
-  return statusRows(model, ledger, options.now ?? new Date());
+/** What statusRows reads of the ledger: the Ledger itself, or its summary from the model cache. */
+export interface LedgerView {
+  get(credential: string): { readonly generation: number; readonly accessKeyId: string; readonly rotatedAt: string; readonly attempts?: Readonly<Record<string, number>>; readonly revoke?: true } | undefined;
+  adopted(credential: string): { readonly accessKeyId: string } | undefined;
 }
 
-/** The app's model; with `cache`, the cached one for identical project files. The app (and cdk8s) load only on a miss. */
-async function askApp(dir: string, cache: boolean): Promise<RekeyModel> {
-  const key = cache ? projectFingerprint(dir, REKEY_VERSION) : undefined;
+/**
+ * Every credential's age, next due date, generation and consumers (sorted by name), from the
+ * app's model and the ledger. With `cache`, a project whose files are unchanged since the last
+ * status is answered from .rekey-cache/ alone: neither the app nor the YAML and schema libraries load.
+ */
+export async function status(options: StatusOptions): Promise<CredentialStatus[]> {
+  const dir = resolve(options.dir);
+  const now = options.now ?? new Date();
+  const key = options.cache === true && !options.model ? projectFingerprint(dir, REKEY_VERSION) : undefined;
   const hit = key === undefined ? undefined : readModelCache(dir, key);
-  if (hit) return hit;
-  const { synthesize } = await import('../../project/synth.js');
-  const model = await synthesize({ dir, outdir: dir, modelOnly: true });
-  if (key !== undefined) writeModelCache(dir, key, model);
-  return model;
+  if (hit?.ledger) return statusRows(hit.model, summaryView(hit.ledger), now);
+  let model = options.model ?? hit?.model;
+  if (!model) {
+    const { synthesize } = await import('../../project/synth.js');
+    model = await synthesize({ dir, outdir: dir, modelOnly: true });
+  }
+  const { Ledger } = await import('../../project/ledger.js');
+  const ledger = Ledger.load(join(dir, 'rekey.ledger.yaml'), 'rekey.ledger.yaml');
+  if (key !== undefined) writeModelCache(dir, key, model, summarize(ledger));
+  return statusRows(model, ledger, now);
+}
+
+function summarize(ledger: Ledger): LedgerSummary {
+  const entries: Record<string, LedgerSummary['entries'][string]> = {};
+  for (const n of ledger.names()) {
+    const e = ledger.get(n)!;
+    entries[n] = { generation: e.generation, accessKeyId: e.accessKeyId, rotatedAt: e.rotatedAt, ...(e.attempts ? { attempts: { ...e.attempts } } : {}), ...(e.revoke ? { revoke: true as const } : {}) };
+  }
+  const adopted: Record<string, { accessKeyId: string }> = {};
+  for (const n of ledger.adoptedNames()) adopted[n] = { accessKeyId: ledger.adopted(n)!.accessKeyId };
+  return { entries, adopted };
+}
+
+function summaryView(s: LedgerSummary): LedgerView {
+  return {
+    get: (n) => (Object.hasOwn(s.entries, n) ? s.entries[n] : undefined),
+    adopted: (n) => (Object.hasOwn(s.adopted, n) ? s.adopted[n] : undefined),
+  };
 }
 
 /** Changes with every rekey release, so an upgrade misses the model cache: the version of the package this module belongs to. */
@@ -76,7 +103,7 @@ function ownVersion(): string {
 }
 
 /** The status rows of a model and a ledger. */
-export function statusRows(model: RekeyModel, ledger: Ledger, now: Date): CredentialStatus[] {
+export function statusRows(model: RekeyModel, ledger: LedgerView, now: Date): CredentialStatus[] {
   return [...model.credentials]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((c): CredentialStatus => {
