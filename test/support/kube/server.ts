@@ -215,7 +215,9 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
             continue;
           }
           const now = performance.now();
-          const wait = Math.max(quietMs - (now - lastActivityMs), minIntervalMs - (now - lastTickMs));
+          // quiet since the last activity AND the last tick: a client in another process may wait on its own
+          // (real) timers, which the fake cannot see, so it gets at least quietMs of real time per fake tick
+          const wait = Math.max(quietMs - (now - Math.max(lastActivityMs, lastTickMs)), minIntervalMs - (now - lastTickMs));
           if (wait > 0) {
             await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
             idle = 0;
