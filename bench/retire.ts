@@ -56,7 +56,7 @@ async function run(consumers: number): Promise<Row> {
         orig(level, msg, fields);
       };
     }
-    const code = await step(h, 'retire', p, { tickMs: 5 });
+    const code = await step(h, 'retire', p);
     const wallMs = performance.now() - t0;
     if (code !== 0) throw new Error(`retire failed: ${h.logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
     const reqs = h.kube.requests.slice(from);

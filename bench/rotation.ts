@@ -265,17 +265,17 @@ try {
     // ---- the rotation, timed: activate; the GitOps sync delivers the target; deliver; the consumers' app syncs; retire
     const t0 = performance.now();
     const fake0 = h.kube.clock.nowMs();
-    if ((await step(h, 'activate', p, { logger, tickMs: TICK_MS })) !== 0) throw new Error(`${name}: activate failed: ${logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
+    if ((await step(h, 'activate', p, { logger })) !== 0) throw new Error(`${name}: activate failed: ${logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
     const cur = h.kube.registry.get(res('secrets'), shape.ns, shape.target);
     h.kube.registry.update(res('secrets'), shape.ns, shape.target, { ...targetSecret(shape.ns, shape.target, s.g2), metadata: { ...cur.metadata, annotations: { 'rekey.dev/access-key-id': s.g2.accessKeyId } } });
-    if ((await step(h, 'deliver', p, { logger, tickMs: TICK_MS })) !== 0) throw new Error(`${name}: deliver failed`);
+    if ((await step(h, 'deliver', p, { logger })) !== 0) throw new Error(`${name}: deliver failed`);
     for (const w of shape.consumers) {
       const def = res(w.kind === 'Deployment' ? 'deployments' : 'statefulsets');
       const d = structuredClone(h.kube.registry.get(def, shape.ns, w.name));
       (((d.spec as Obj).template as Obj).metadata as Obj).annotations = { 'rekey.dev/checksum': 'g2' };
       h.kube.registry.update(def, shape.ns, w.name, d);
     }
-    if ((await step(h, 'retire', p, { logger, tickMs: TICK_MS })) !== 0) throw new Error(`${name}: retire failed: ${logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
+    if ((await step(h, 'retire', p, { logger })) !== 0) throw new Error(`${name}: retire failed: ${logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
     const wallMs = performance.now() - t0;
     const calls = proxy.seen.slice(from);
     const logged = logger.records.filter((r) => r.msg === 'provider call');

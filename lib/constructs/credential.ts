@@ -5,7 +5,7 @@ import { AliasSet } from '../core/alias-set.js';
 import { checksumAnnotation, consumerChecksum } from '../core/checksum.js';
 import { FieldError, ValidationError, type Problem } from '../core/errors.js';
 import type { ConsumerModel, CredentialModel } from '../core/model.js';
-import { renderPlan, type RotationPlanInput } from '../core/plan.js';
+import { renderPlan, type PlanTargetKey, type RotationPlanInput } from '../core/plan.js';
 import type { LedgerEntry, LedgerTarget } from '../project/ledger.js';
 import type { PolicySpec } from '../providers/provider.js';
 import type { TargetRef } from './deliveries/delivery-kind.js';
@@ -545,6 +545,7 @@ export class Credential extends Construct {
           namespace: t.namespace,
           secretName: t.secretName,
           delivery: this.delivery.kind,
+          keys: this.targetKeys(),
           csi: csi ? { secretProviderClass: csi.secretProviderClass(t), rotationPollIntervalSeconds: csi.rotationPollIntervalSeconds, secretRotationEnabled: csi.secretRotationEnabled } : null,
         };
       }),
@@ -561,6 +562,7 @@ export class Credential extends Construct {
       })),
       overlapSeconds: this.rotationPolicy.overlapSeconds,
       deadlines: { ...this.chart.rotator.deadlines },
+      lease: { ...this.chart.rotator.lease },
     };
   }
 
@@ -592,6 +594,16 @@ export class Credential extends Construct {
    */
   private needsRestart(mode: Binding['mode']): boolean {
     return mode !== 'file' || this.delivery._impl.csi?.secretRotationEnabled === false;
+  }
+
+  /** The keys every target Secret holds, in the order they are rendered: alias keys, then extra keys. */
+  private targetKeys(): PlanTargetKey[] {
+    return [
+      ...this.aliases.flatMap((a): PlanTargetKey[] =>
+        a.credentialsFile ? [{ name: a.credentialsFile, holds: 'credentialsFile' }] : [{ name: a.accessKey!, holds: 'accessKeyId' }, { name: a.secretKey!, holds: 'secretAccessKey' }],
+      ),
+      ...Object.keys(this.extraKeys).map((name): PlanTargetKey => ({ name, holds: 'extra' })),
+    ];
   }
 
   private checkIdentity(): void {

@@ -39,6 +39,18 @@ export const DEFAULT_VERIFY_SECONDS = 120;
 /** Default bound on the kubelet's refresh of a mounted Secret (its sync period, about 60–90 s). */
 export const DEFAULT_KUBELET_REFRESH_SECONDS = 90;
 
+/** Default Lease duration: a Lease not renewed for this long may be taken over by another rotator. */
+export const DEFAULT_LEASE_DURATION_SECONDS = 60;
+/** Default renewal interval of a held Lease (a quarter of the duration). */
+export const DEFAULT_LEASE_RENEW_SECONDS = 15;
+
+/** Every default of the Lease timing; `acquireSeconds` null: a rotator waits for a held Lease up to its step's deadline. */
+export const DEFAULT_LEASE: Readonly<PlanLease> = Object.freeze({
+  durationSeconds: DEFAULT_LEASE_DURATION_SECONDS,
+  renewSeconds: DEFAULT_LEASE_RENEW_SECONDS,
+  acquireSeconds: null,
+});
+
 /** Every default deadline, in seconds. */
 export const DEFAULT_DEADLINES: Readonly<PlanDeadlines> = Object.freeze({
   activateSeconds: DEFAULT_ACTIVATE_SECONDS,
@@ -146,12 +158,29 @@ export interface PlanCsi {
   readonly secretRotationEnabled: boolean;
 }
 
+/** What one key of a target Secret holds. */
+export const PLAN_TARGET_KEY_ROLES = ['accessKeyId', 'secretAccessKey', 'credentialsFile', 'extra'] as const;
+export type PlanTargetKeyRole = (typeof PLAN_TARGET_KEY_ROLES)[number];
+
+/** One key name of a target Secret: an alias of the pair (the access-key ID, the secret, an AWS credentials file) or a static extra key. */
+export interface PlanTargetKey {
+  readonly name: string;
+  readonly holds: PlanTargetKeyRole;
+}
+
 export interface PlanTarget {
   readonly namespace: string;
   readonly secretName: string;
   readonly delivery: PlanDeliveryKind;
   /** For delivery `csi` (required there); null otherwise. */
   readonly csi: PlanCsi | null;
+  /**
+   * Every key the delivered Secret holds (alias keys, then extra keys): the deliver and retire
+   * steps prove the Secret holds the new pair by these — every key present, every
+   * `accessKeyId`/`credentialsFile` key naming the new key ID — and name a missing key.
+   * @default - none listed: the rotator recognises the preset alias names only
+   */
+  readonly keys: readonly PlanTargetKey[];
 }
 
 export interface PlanConsumer {
@@ -178,6 +207,16 @@ export interface PlanDeadlines {
   readonly retireSeconds: number;
   readonly verifySeconds: number;
   readonly kubeletRefreshSeconds: number;
+}
+
+/** The credential's Lease timing (coordination.k8s.io/v1 Lease, one rotator per credential). */
+export interface PlanLease {
+  /** `leaseDurationSeconds`: a holder that has not renewed for this long may be replaced. @default 60 */
+  readonly durationSeconds: number;
+  /** How often the holder renews; less than durationSeconds. @default 15 */
+  readonly renewSeconds: number;
+  /** How long a rotator waits for a Lease another live rotator holds, then fails naming it. @default - the step's own deadline */
+  readonly acquireSeconds: number | null;
 }
 
 /** The validated plan, defaults applied. */
@@ -213,6 +252,7 @@ export interface RotationPlan {
   /** How long the old key stays valid after activation. */
   readonly overlapSeconds: number;
   readonly deadlines: PlanDeadlines;
+  readonly lease: PlanLease;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,11 +350,17 @@ const csiSchema = z.strictObject({
   secretRotationEnabled: z.boolean({ error: m('must be true or false', 'Set secretRotationEnabled: true or false.') }).default(true),
 });
 
+const targetKeySchema = z.strictObject({
+  name: secretKeyName,
+  holds: enumOf(PLAN_TARGET_KEY_ROLES, 'holds'),
+});
+
 const targetSchema = z.strictObject({
   namespace: dnsLabel(63, 'the namespace'),
   secretName: objectName('the Secret name'),
   delivery: enumOf(PLAN_DELIVERY_KINDS, 'delivery'),
   csi: nullable(csiSchema),
+  keys: z.array(targetKeySchema, { error: m('must be a list', 'Give keys as a list of {name, holds}.') }).default([]),
 });
 
 const consumerSchema = z.strictObject({
@@ -335,6 +381,12 @@ const deadlinesSchema = z.strictObject({
   retireSeconds: wholeNumber('retireSeconds', 1).default(DEFAULT_RETIRE_SECONDS),
   verifySeconds: wholeNumber('verifySeconds', 1).default(DEFAULT_VERIFY_SECONDS),
   kubeletRefreshSeconds: wholeNumber('kubeletRefreshSeconds', 0).default(DEFAULT_KUBELET_REFRESH_SECONDS),
+});
+
+const leaseSchema = z.strictObject({
+  durationSeconds: wholeNumber('durationSeconds', 1).default(DEFAULT_LEASE_DURATION_SECONDS),
+  renewSeconds: wholeNumber('renewSeconds', 1).default(DEFAULT_LEASE_RENEW_SECONDS),
+  acquireSeconds: nullable(wholeNumber('acquireSeconds', 0)),
 });
 
 const planObject = z.strictObject({
@@ -359,6 +411,7 @@ const planObject = z.strictObject({
   consumers: z.array(consumerSchema, { error: m('must be a list', 'Give consumers as a list.') }).default([]),
   overlapSeconds: wholeNumber('overlapSeconds', 0),
   deadlines: deadlinesSchema.default({ ...DEFAULT_DEADLINES }),
+  lease: leaseSchema.default({ ...DEFAULT_LEASE }),
 });
 
 /** Cross-field rules, each reported with the path of the offending field. */
@@ -393,6 +446,9 @@ export const rotationPlanSchema = planObject.superRefine((plan, ctx) => {
   const record = `rekey-${plan.credential}-status`;
   if (plan.recordConfigMap !== record) issue(['recordConfigMap'], `must be ${record}`, `Set recordConfigMap: ${record} (the rotation record's fixed name).`);
 
+  if (plan.lease.durationSeconds >= 1 && plan.lease.renewSeconds >= plan.lease.durationSeconds) {
+    issue(['lease', 'renewSeconds'], `must be less than lease.durationSeconds (${plan.lease.durationSeconds})`, 'Renew well within the duration, e.g. a quarter of it.');
+  }
   const targets = new Set<string>();
   const csiTargets = new Map<string, PlanCsi>();
   plan.targets.forEach((t, i) => {
@@ -402,6 +458,14 @@ export const rotationPlanSchema = planObject.superRefine((plan, ctx) => {
     if (t.delivery === 'csi' && t.csi === null) issue(['targets', i, 'csi'], 'is required for delivery csi', 'Give {secretProviderClass, rotationPollIntervalSeconds, secretRotationEnabled} (render the plan with rekey synth).');
     if (t.delivery !== 'csi' && t.csi !== null) issue(['targets', i, 'csi'], `must be null for delivery ${t.delivery}`, 'Remove csi: it only applies to delivery csi.');
     if (t.csi !== null) csiTargets.set(key, t.csi);
+    const names = new Set<string>();
+    t.keys.forEach((k, j) => {
+      if (names.has(k.name)) issue(['targets', i, 'keys', j, 'name'], 'is a duplicate key', 'List each key of the Secret once.');
+      names.add(k.name);
+    });
+    if (t.keys.length > 0 && !t.keys.some((k) => k.holds === 'accessKeyId' || k.holds === 'credentialsFile')) {
+      issue(['targets', i, 'keys'], 'has no key holding the access-key ID', 'List the alias keys (holds: accessKeyId and secretAccessKey, or credentialsFile), or no keys at all.');
+    }
   });
   const consumers = new Set<string>();
   plan.consumers.forEach((c, i) => {

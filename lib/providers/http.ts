@@ -6,7 +6,15 @@
  *   the headers and then trickles the body would hold a call open forever without this.
  * - one classification of transport failures into the contract's codes
  *   (`PROVIDER_TIMEOUT`, `PROVIDER_TLS`, `PROVIDER_UNREACHABLE`, `PROVIDER_ERROR`).
+ * - one retry of a call that met a keep-alive socket the server had closed while it was idle
+ *   (ECONNRESET, EPIPE, "socket hang up" on a REUSED socket before any byte of the answer),
+ *   on a fresh connection, only when that is safe — Go's net/http rule (`shouldRetryRequest`):
+ *   the request was not completely written (a server acts on a complete request only), or it is
+ *   idempotent ({@link HttpExchange.idempotent}). A non-idempotent admin call that was written
+ *   may have been applied: it is never re-sent, its reset is reported (`PROVIDER_UNREACHABLE`)
+ *   and the caller's step re-runs from observation.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Readable } from 'node:stream';
@@ -23,6 +31,14 @@ export interface HttpExchange {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
+  /**
+   * Whether sending the request twice leaves the provider as sending it once (the provider
+   * contract's idempotency rules, lib/providers/provider.ts, decide per admin call: a state-setting
+   * PUT is, a create or a delete that answers an error the second time is not). Decides whether a
+   * reset on a reused keep-alive socket may be retried after the request was written.
+   * @default - true for GET, HEAD and OPTIONS; false for every other method
+   */
+  readonly idempotent?: boolean;
 }
 
 /** A complete answer (status, headers with lower-case names, the whole body). */
@@ -168,8 +184,8 @@ export class ProviderHttp {
       throw new RangeError(`provider http timeoutMs must be a positive number of milliseconds: got ${String(props.timeoutMs)}. Use e.g. 10000.`);
     }
     const keepAlive = props.keepAlive ?? true;
-    const httpAgent = new http.Agent({ keepAlive });
-    const httpsAgent = new https.Agent({ keepAlive, ...(props.caPem ? { ca: [...tls.rootCertificates, props.caPem] } : {}) });
+    const httpAgent = observedAgent(new http.Agent({ keepAlive }));
+    const httpsAgent = observedAgent(new https.Agent({ keepAlive, ...(props.caPem ? { ca: [...tls.rootCertificates, props.caPem] } : {}) }));
     this.agents = [httpAgent, httpsAgent];
     this.handler = new NodeHttpHandler({
       httpAgent,
@@ -180,27 +196,34 @@ export class ProviderHttp {
     });
   }
 
+  /** Calls retried once on a fresh connection after a reset on a reused socket (see the module comment). */
+  public get retriedResets(): number {
+    return this.#retried;
+  }
+
+  #retried = 0;
+
   /** One call: the complete answer, or a {@link TransportError}. */
   public async send(req: HttpExchange): Promise<HttpAnswer> {
     const url = new URL(req.url);
     const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(), this.timeoutMs);
+    const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.has(req.method.toUpperCase());
     try {
-      const request = new HttpRequest({
-        method: req.method,
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: url.port ? Number(url.port) : undefined,
-        // the query is already encoded (and signed) exactly: keep it in the path verbatim
-        path: url.pathname + url.search,
-        headers: { ...req.headers, 'content-length': String(req.body.length) },
-        body: req.body.length > 0 ? req.body : undefined,
-      });
-      const { response } = await this.handler.handle(request, { abortSignal: controller.signal });
-      const body = await readAll(response.body as Readable, controller.signal);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(response.headers)) headers[k.toLowerCase()] = v;
-      return { status: response.statusCode, headers, body };
+      for (let attempt = 0; ; attempt++) {
+        const seen: SocketUse = { reused: false, written: false };
+        try {
+          return await socketUse.run(seen, () => this.once(req, url, controller.signal));
+        } catch (cause) {
+          if (attempt === 0 && !controller.signal.aborted && seen.reused && !seen.answered && isIdleReset(cause) && (!seen.written || writeFailed(cause) || idempotent)) {
+            // the server closed this pooled socket while it was idle: drop every pooled socket to it, retry once on a new one
+            for (const a of this.agents) destroyFreeSockets(a);
+            this.#retried += 1;
+            continue;
+          }
+          throw cause;
+        }
+      }
     } catch (cause) {
       if (controller.signal.aborted) {
         throw new TransportError('PROVIDER_TIMEOUT', 'ETIMEDOUT', `no complete answer within ${this.timeoutMs} ms`, { cause });
@@ -212,11 +235,84 @@ export class ProviderHttp {
     }
   }
 
+  private async once(req: HttpExchange, url: URL, signal: AbortSignal): Promise<HttpAnswer> {
+    const request = new HttpRequest({
+      method: req.method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      // the query is already encoded (and signed) exactly: keep it in the path verbatim
+      path: url.pathname + url.search,
+      headers: { ...req.headers, 'content-length': String(req.body.length) },
+      body: req.body.length > 0 ? req.body : undefined,
+    });
+    const { response } = await this.handler.handle(request, { abortSignal: signal });
+    const use = socketUse.getStore();
+    if (use) use.answered = true;
+    const body = await readAll(response.body as Readable, signal);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(response.headers)) headers[k.toLowerCase()] = v;
+    return { status: response.statusCode, headers, body };
+  }
+
   /** Closes the pooled sockets. Idempotent. */
   public close(): void {
     for (const a of this.agents) a.destroy();
     this.handler.destroy();
   }
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** What one attempt learned about its socket: reused from the pool, request completely written, answer headers received. */
+interface SocketUse {
+  reused: boolean;
+  written: boolean;
+  answered?: boolean;
+}
+
+const socketUse = new AsyncLocalStorage<SocketUse>();
+
+/**
+ * Lets an agent report, per request, whether the socket came from the keep-alive pool
+ * (`req.reusedSocket`) and whether the whole request reached the socket (`finish`): the request
+ * object is created inside `@smithy/node-http-handler`, so it is met where every request passes,
+ * the agent's `addRequest`, and matched to its call through AsyncLocalStorage.
+ */
+function observedAgent<A extends http.Agent>(agent: A): A {
+  const inner = agent as unknown as { addRequest(req: http.ClientRequest, options: unknown): void };
+  const add = inner.addRequest.bind(agent);
+  inner.addRequest = (req, options) => {
+    const use = socketUse.getStore();
+    if (use) {
+      req.once('socket', () => {
+        use.reused = req.reusedSocket;
+      });
+      req.once('finish', () => {
+        use.written = true;
+      });
+    }
+    add(req, options);
+  };
+  return agent;
+}
+
+/** The request's own write failed (`write ECONNRESET`/`EPIPE`): the server cannot have received a complete request. */
+function writeFailed(err: unknown): boolean {
+  for (let e = err as { syscall?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.syscall === 'write') return true;
+  }
+  return false;
+}
+
+function destroyFreeSockets(agent: http.Agent): void {
+  for (const list of Object.values(agent.freeSockets)) for (const socket of list ?? []) socket.destroy();
+}
+
+/** A reset of a socket by the server: what an idle keep-alive socket closed by the server gives on its next request. */
+function isIdleReset(err: unknown): boolean {
+  const code = networkCode(err);
+  return code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(String((err as Error)?.message ?? ''));
 }
 
 function readAll(stream: Readable | undefined, signal: AbortSignal): Promise<Buffer> {

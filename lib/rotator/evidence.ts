@@ -122,11 +122,10 @@ export type Verdict =
   | { readonly state: 'refreshing'; readonly at: number; readonly why?: string };
 
 /**
- * Judges one consumer pod against `firstSeenMs`, the moment its Secret first held a newer key.
- * A file consumer started before is `refreshing` until `firstSeenMs + kubeletRefreshSeconds`, and
- * current from then on when `nowMs` is given.
+ * Judges one consumer pod against `firstSeenMs`, the moment its Secret first held a newer key,
+ * at `nowMs`: a file consumer that started before is current once the refresh bound has passed.
  */
-export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRefreshSeconds: number, nowMs?: number): Verdict {
+export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRefreshSeconds: number, nowMs: number): Verdict {
   if (isFinished(pod)) return { state: 'current' };
   const starts = containerStarts(pod);
   const startedBefore = starts.some((s) => s !== undefined && s <= firstSeenMs);
@@ -134,7 +133,7 @@ export function judge(pod: V1Pod, ref: Reference, firstSeenMs: number, kubeletRe
   if (!startedBefore) return { state: 'current' };
   if (ref === 'file') {
     const at = firstSeenMs + kubeletRefreshSeconds * 1000;
-    return nowMs !== undefined && nowMs >= at ? { state: 'current' } : { state: 'refreshing', at };
+    return nowMs >= at ? { state: 'current' } : { state: 'refreshing', at };
   }
   const first = Math.min(...starts.filter((s): s is number => s !== undefined));
   return { state: 'stale', why: `container started ${new Date(first).toISOString()}, Secret changed by ${new Date(firstSeenMs).toISOString()}` };

@@ -41,7 +41,7 @@ export function alreadyDone(step: StepName, rec: GenerationRecord | undefined, a
 export async function guard(ctx: StepContext): Promise<GuardResult> {
   const s = session(ctx);
   const plan = ctx.plan;
-  ctx.lease = await acquireLease(ctx, s.kube, holderOf(ctx), stepDeadlineSeconds(ctx));
+  ctx.lease = await acquireLease(ctx, s.kube, holderOf(ctx), plan.lease.acquireSeconds ?? stepDeadlineSeconds(ctx));
   const record = await readRecord(ctx, s.kube);
   const newer = [...record.generations.keys()].filter((g) => g > plan.generation).sort((a, b) => a - b);
   if (newer.length > 0) return { proceed: false, reason: `generation ${newer.at(-1)} has started since: it finishes this generation's duties` };

@@ -22,7 +22,7 @@ import { backoff, iso, realSleep } from './clock.js';
 import { controllerOf, isFinished, isReady, isTerminating, judge, judgeCsi, ordinal, referenceOf, type Reference, type Verdict } from './evidence.js';
 import { describeKubeError, isNotFound, isTooManyRequests, isTransient } from './kube/api.js';
 import { readRecord, updateRecord, type GenerationRecord, type PodEvidence } from './kube/record.js';
-import { heldKey, heldPair } from './kube/secrets.js';
+import { heldKey, heldPair, lacksPair } from './kube/secrets.js';
 import { readStaging } from './kube/staging.js';
 import { waitUntil } from './kube/watch.js';
 import { identityOf, providerCall, readStagedPair, verifyConnection, verifyOptions } from './provider.js';
@@ -84,15 +84,15 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     let blocked: string | null = null;
     for (const [t, w] of secrets) {
       const secret = w.get(t.secretName, t.namespace);
-      const held = secret ? heldKey(secret, [...job.newerKeyIds][0]) : undefined;
-      const id = held?.accessKeyId ?? null;
-      if (id !== null && job.newerKeyIds.has(id)) {
+      const held = secret ? heldKey(secret, [...job.newerKeyIds][0], t.keys) : undefined;
+      const lacks = held ? lacksPair(held, (id) => job.newerKeyIds.has(id)) : 'absent';
+      if (lacks === null) {
         if (!firstSeen.has(tkey(t))) fresh[tkey(t)] = iso(ctx.now());
       } else if (secret === undefined && t.csi !== null && !csiMounted(t)) {
         // a CSI-synced Secret exists only while a pod mounts the volume: no mount, no holder; a pod mounting later reads the store
         if (!firstSeen.has(tkey(t))) fresh[tkey(t)] = iso(ctx.now());
       } else {
-        blocked ??= `Secret ${tkey(t)} ${secret === undefined ? 'absent' : `holds access-key ID ${held?.ids.join('/') || 'none recognised'}`}`;
+        blocked ??= `Secret ${tkey(t)} ${lacks}`;
       }
     }
     if (Object.keys(fresh).length > 0) {
@@ -173,9 +173,16 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     return stsStrategy.get(k)!;
   };
   const replaced: PodEvidence[] = [...rec.replacedPods];
+  // stale pods the step waited out instead of replacing: Job pods (until they finished) and file consumers (until the kubelet refresh bound)
+  const waitedOut = new Map<string, { namespace: string; pod: string; how: 'finished' | 'refreshed'; at?: number }>();
   for (;;) {
     const pods = consumerPods();
     const pending = pods.filter((c) => c.verdict.state !== 'current');
+    for (const c of pending) {
+      const key = `${c.pod.metadata?.uid}`;
+      if (c.verdict.state === 'refreshing') waitedOut.set(key, { namespace: c.pod.metadata!.namespace!, pod: c.pod.metadata!.name!, how: 'refreshed', at: c.verdict.at });
+      else if (controllerOf(c.pod)?.kind === 'Job' && !isFinished(c.pod)) waitedOut.set(key, { namespace: c.pod.metadata!.namespace!, pod: c.pod.metadata!.name!, how: 'finished' });
+    }
     if (pending.length === 0) break;
     // candidates: stale, alive, not terminating, not run-to-completion
     const candidates: { c: ConsumerPod; onDelete: boolean }[] = [];
@@ -212,6 +219,12 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
     const ev: PodEvidence = { namespace: next.c.pod.metadata!.namespace!, pod: next.c.pod.metadata!.name!, how, at: iso(ctx.now()) };
     replaced.push(ev);
     rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, replacedPods: r!.replacedPods.some((p) => p.pod === ev.pod && p.namespace === ev.namespace && p.at === ev.at) ? r!.replacedPods : [...r!.replacedPods, ev] }), 'record-replaced');
+  }
+  if (waitedOut.size > 0) {
+    const now = iso(ctx.now());
+    const evidence: PodEvidence[] = [...waitedOut.values()].map((w) => ({ namespace: w.namespace, pod: w.pod, how: w.how, at: w.at === undefined ? now : iso(new Date(w.at)) }));
+    rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, replacedPods: [...r!.replacedPods, ...evidence.filter((e) => !r!.replacedPods.some((p) => p.pod === e.pod && p.namespace === e.namespace && p.how === e.how))] }), 'record-waited');
+    log('stale consumer pods waited out', { pods: evidence.map((e) => `${e.namespace}/${e.pod} ${e.how}`) });
   }
   log('every consumer pod is current', { consumerPods: consumerPods().length, replacedPods: replaced.length });
 
@@ -355,7 +368,7 @@ async function controlKey(ctx: StepContext, job: RetireJob): Promise<KeyPair> {
   for (const t of job.targets) {
     const w = await s.secret(t);
     const secret = w.get(t.secretName, t.namespace);
-    const pair = secret ? heldPair(secret) : undefined;
+    const pair = secret ? heldPair(secret, t.keys) : undefined;
     if (pair && job.newerKeyIds.has(pair.accessKeyId)) return pair;
   }
   if (ctx.plan.keySource.kind !== 'providerDrawn' && (ctx.step === 'activate' || ctx.step === 'revoke' || ctx.readMounted)) {
@@ -408,6 +421,13 @@ async function revokeOld(ctx: StepContext, job: RetireJob, rec: GenerationRecord
     }
     await ctx.boundary?.('provider:disableKey:after');
     rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, revoke: { ...(r!.revoke ?? { keyId: old }), disabledAt: r!.revoke?.disabledAt ?? note } }), 'record-disabled');
+  }
+  // RGW disables an alternating user's only key by suspending the user: a suspended user answers a
+  // probe signed with a random secret SignatureDoesNotMatch, like a live key, and the rotator does
+  // not hold the old secret — so that disable cannot be proven; the proof after delete still holds.
+  if (!rec.revoke?.rejectedAfterDisable && provider.kind === 'ceph-rgw' && identity.kind === 'alternatingUsers' && !rec.revoke?.disabledAt?.startsWith('unsupported')) {
+    const note = `not provable: ${provider.kind} suspends the user of an alternating key, and a probe without the old secret cannot tell it from a live key (proven after the delete)`;
+    rec = await updateRecord(ctx, kube, job.generation, (r) => ({ ...r!, revoke: { ...r!.revoke!, rejectedAfterDisable: r!.revoke?.rejectedAfterDisable ?? note } }), 'record-rejected1');
   }
   if (!rec.revoke?.rejectedAfterDisable && !rec.revoke?.disabledAt?.startsWith('unsupported')) {
     await ctx.boundary?.('provider:verifyRejected1:before');

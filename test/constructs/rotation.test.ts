@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { Credential, Workload } from '../../lib/index.js';
+import { AliasSet, Credential, Workload } from '../../lib/index.js';
 import { parsePlanText } from '../../lib/core/plan.js';
 import { Stage } from '../../lib/constructs/gitops/stage.js';
 import { validateManifests } from '../support/validate.js';
@@ -80,6 +80,39 @@ describe('rotation Jobs', () => {
     expect(jobs.map((j) => [j.spec.backoffLimit, j.spec.activeDeadlineSeconds])).toEqual([[0, 170], [0, 260], [0, 300 + 300 + 0 + 20 + 60]]);
     const plan = parsePlanText(docs.find((d) => d.metadata.name === 'rekey-uploads-g3-plan').data['plan.json'], 'plan');
     expect(plan.deadlines).toEqual({ activateSeconds: 100, deliverSeconds: 200, retireSeconds: 300, verifySeconds: 10, kubeletRefreshSeconds: 0 });
+  });
+
+  it('writes the Lease timing into the plan: defaults, then rotator.lease', () => {
+    // GIVEN no lease options THEN the documented defaults (acquire wait null: the step's own deadline)
+    const planOf = (docs: any[]) => parsePlanText(docs.find((d) => d.metadata.name === 'rekey-uploads-g3-plan').data['plan.json'], 'plan');
+    expect(planOf(rendered(ledgerFor({})).docs).lease).toEqual({ durationSeconds: 60, renewSeconds: 15, acquireSeconds: null });
+    // GIVEN every lease option THEN the plan carries them
+    const { docs } = rendered(ledgerFor({}), { rotator: { apiServer: API_SERVER, lease: { durationSeconds: 40, renewSeconds: 10, acquireSeconds: 120 } } });
+    expect(planOf(docs).lease).toEqual({ durationSeconds: 40, renewSeconds: 10, acquireSeconds: 120 });
+  });
+
+  it.each<[string, object, string]>([
+    ['a renewal no faster than the duration', { durationSeconds: 30, renewSeconds: 30 },
+      'rekey rotator.lease.renewSeconds must be less than lease.durationSeconds (30): got 30. Renew well within the duration, e.g. a quarter of it.'],
+    ['a default renewal against a short duration', { durationSeconds: 10 },
+      'rekey rotator.lease.renewSeconds must be less than lease.durationSeconds (10): got 15. Renew well within the duration, e.g. a quarter of it.'],
+    ['a duration of 0', { durationSeconds: 0 }, 'rekey rotator.lease.durationSeconds must be a whole number of at least 1: got 0. Set durationSeconds to 1 or more.'],
+    ['a fractional acquire wait', { acquireSeconds: 1.5 }, 'rekey rotator.lease.acquireSeconds must be a whole number of at least 0: got 1.5. Set acquireSeconds to 0 or more.'],
+  ])('refuses rotator.lease with %s, naming the field', (_name, lease, message) => {
+    expect(() => setup(gen3, { rotator: { apiServer: API_SERVER, lease } })).toThrow(message);
+  });
+
+  it('lists in each plan target the keys the Secret holds: alias keys, then extra keys', () => {
+    const { chart, provider } = setup(ledgerFor({}));
+    new Credential(chart, 'uploads', {
+      ...uploadsProps(provider),
+      aliases: [AliasSet.generic(), AliasSet.aws(), AliasSet.custom('S3_KEY', 'S3_SECRET')],
+      extraKeys: { endpoint: 'http://rustfs.storage.svc:9000', region: 'us-east-1' },
+      targets: [{ namespace: 'web', secretName: 'uploads-s3' }, { namespace: 'cache', secretName: 'cache-s3' }],
+    });
+    const plan = parsePlanText(Testing.synth(chart).find((d) => d.metadata.name === 'rekey-uploads-g3-plan').data['plan.json'], 'plan');
+    const keys = ['access-key:accessKeyId', 'secret-key:secretAccessKey', 'AWS_ACCESS_KEY_ID:accessKeyId', 'AWS_SECRET_ACCESS_KEY:secretAccessKey', 'S3_KEY:accessKeyId', 'S3_SECRET:secretAccessKey', 'endpoint:extra', 'region:extra'];
+    expect(plan.targets.map((t) => t.keys.map((k) => `${k.name}:${k.holds}`))).toEqual([keys, keys]);
   });
 
   it('mounts the plan everywhere, the staging Secret into activate only, the admin Secret into the steps that call the provider', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   DEFAULT_DEADLINES,
   DEFAULT_KUBELET_REFRESH_SECONDS,
+  DEFAULT_LEASE,
   PLAN_MOUNT_PATH,
   parsePlan,
   parsePlanText,
@@ -42,6 +43,8 @@ describe('parsePlan', () => {
     delete p.consumers;
     delete p.previousAccessKeyId;
     delete p.policy;
+    delete p.lease;
+    for (const t of p.targets) delete t.keys;
     p.provider = { name: 'rustfs', kind: 'rustfs', endpoint: 'http://rustfs.storage.svc:9000', adminSecret: { name: 'rustfs-admin' } };
     p.identity = { kind: 'user', name: 'uploads' };
     p.keySource = { kind: 'rekeyDrawn' };
@@ -61,6 +64,18 @@ describe('parsePlan', () => {
     expect(plan.identity).toEqual({ kind: 'user', name: 'uploads', users: null });
     expect(plan.keySource).toEqual({ kind: 'rekeyDrawn', mountPath: '/etc/rekey/staging' });
     expect([plan.policy, plan.previousAccessKeyId, plan.consumers]).toEqual([null, null, []]);
+    // no keys listed: the rotator falls back to the preset alias names
+    expect(plan.targets.map((t) => t.keys)).toEqual([[], []]);
+    expect(plan.lease).toEqual(DEFAULT_LEASE);
+    expect(DEFAULT_LEASE).toEqual({ durationSeconds: 60, renewSeconds: 15, acquireSeconds: null });
+  });
+
+  it('keeps the target keys and the Lease timing as given', () => {
+    const p: any = validPlan();
+    p.lease = { durationSeconds: 30, renewSeconds: 5, acquireSeconds: 0 };
+    const plan = parsePlan(p, WHERE);
+    expect(plan.lease).toEqual({ durationSeconds: 30, renewSeconds: 5, acquireSeconds: 0 });
+    expect(plan.targets[0]!.keys.map((k) => `${k.name}:${k.holds}`)).toEqual(['access-key:accessKeyId', 'secret-key:secretAccessKey', 'endpoint:extra']);
   });
 
   it('accepts a provider-drawn IAM plan with alternating users and no endpoint', () => {
@@ -117,7 +132,7 @@ describe('parsePlan', () => {
       'targets must be a list: got "ingest/uploads-s3". Give targets as a list of {namespace, secretName, delivery}.'],
     ['an unknown delivery', (p) => (p.targets[1].delivery = 'vault'),
       'targets[1].delivery must be one of sealed, external, csi, plain: got "vault". Set delivery to one of sealed, external, csi, plain.'],
-    ['a duplicate target', (p) => p.targets.push({ ...p.targets[0] }), 'targets[2] is a duplicate target: got {"namespace":"ingest","secretName":"uploads-s3","delivery":"sealed","csi":null}. List each namespace/secretName once.'],
+    ['a duplicate target', (p) => p.targets.push({ ...p.targets[0], keys: [] }), 'targets[2] is a duplicate target: got {"namespace":"ingest","secretName":"uploads-s3","delivery":"sealed","csi":null,"keys":[]}. List each namespace/secretName once.'],
     ['a csi target without csi settings', (p) => (p.targets[1].delivery = 'csi'),
       'targets[1].csi is required for delivery csi: got null. Give {secretProviderClass, rotationPollIntervalSeconds, secretRotationEnabled} (render the plan with rekey synth).'],
     ['csi settings on a sealed target', (p) => (p.targets[0].csi = { secretProviderClass: 'uploads-s3' }),
@@ -138,6 +153,18 @@ describe('parsePlan', () => {
       'consumers[2].checksum must be null for mode file: got "abc123". File consumers re-read the mounted Secret and get no checksum.'],
     ['a negative deadline', (p) => (p.deadlines.retireSeconds = -5), 'deadlines.retireSeconds must be at least 1: got -5. Set retireSeconds to 1 or more.'],
     ['a negative overlap', (p) => (p.overlapSeconds = -1), 'overlapSeconds must be at least 0: got -1. Set overlapSeconds to 0 or more.'],
+    ['a target key with an unknown role', (p) => (p.targets[0].keys[2].holds = 'region'),
+      'targets[0].keys[2].holds must be one of accessKeyId, secretAccessKey, credentialsFile, extra: got "region". Set holds to one of accessKeyId, secretAccessKey, credentialsFile, extra.'],
+    ['a target key listed twice', (p) => p.targets[0].keys.push({ name: 'endpoint', holds: 'extra' }),
+      'targets[0].keys[3].name is a duplicate key: got "endpoint". List each key of the Secret once.'],
+    ['target keys without the access-key ID', (p) => (p.targets[0].keys = [{ name: 'endpoint', holds: 'extra' }]),
+      'targets[0].keys has no key holding the access-key ID: got [{"name":"endpoint","holds":"extra"}]. List the alias keys (holds: accessKeyId and secretAccessKey, or credentialsFile), or no keys at all.'],
+    ['a target key name with a slash', (p) => (p.targets[0].keys[0].name = 'a/b'),
+      "targets[0].keys[0].name is not a valid Secret key name: got \"a/b\". Use letters, digits, '-', '_' and '.'."],
+    ['a Lease renewed no faster than it expires', (p) => (p.lease.renewSeconds = 60),
+      'lease.renewSeconds must be less than lease.durationSeconds (60): got 60. Renew well within the duration, e.g. a quarter of it.'],
+    ['a Lease duration of 0', (p) => (p.lease = { durationSeconds: 0 }), 'lease.durationSeconds must be at least 1: got 0. Set durationSeconds to 1 or more.'],
+    ['a negative Lease wait', (p) => (p.lease.acquireSeconds = -1), 'lease.acquireSeconds must be at least 0: got -1. Set acquireSeconds to 0 or more.'],
   ])('rejects %s with one line naming the field', (_name, edit, message) => {
     expect(errorOf(edit)).toBe(`${WHERE} ${message}`);
   });

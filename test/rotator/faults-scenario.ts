@@ -110,7 +110,7 @@ export async function scenario(fault: Fault): Promise<Row> {
       }
       if (fault.kind === 'minio' && fault.step === name) h.minio.loseReplyOf(fault.call);
       for (let attempt = 0; attempt < 4; attempt++) {
-        const code = await step(h, name, p, { holder: `rotator-${name}-pod-${pod++}`, boundary, tickMs: 5 });
+        const code = await step(h, name, p, { holder: `rotator-${name}-pod-${pod++}`, boundary });
         if (code === 0) return;
         failedRuns++;
       }

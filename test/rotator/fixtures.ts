@@ -26,8 +26,8 @@ export function validPlan(): RotationPlanInput & Record<string, unknown> {
     recordConfigMap: 'rekey-uploads-status',
     leaseName: 'rekey-uploads',
     targets: [
-      { namespace: 'ingest', secretName: 'uploads-s3', delivery: 'sealed', csi: null },
-      { namespace: 'analytics', secretName: 'uploads-s3', delivery: 'sealed', csi: null },
+      { namespace: 'ingest', secretName: 'uploads-s3', delivery: 'sealed', csi: null, keys: [{ name: 'access-key', holds: 'accessKeyId' }, { name: 'secret-key', holds: 'secretAccessKey' }, { name: 'endpoint', holds: 'extra' }] },
+      { namespace: 'analytics', secretName: 'uploads-s3', delivery: 'sealed', csi: null, keys: [{ name: 'credentials', holds: 'credentialsFile' }] },
     ],
     consumers: [
       { kind: 'Deployment', apiVersion: 'apps/v1', namespace: 'ingest', name: 'ingest-api', mode: 'env', secretName: 'uploads-s3', updateStrategy: null, checksum: 'a1b2c3d4e5f6', replacePodsOnDelete: false },
@@ -37,5 +37,6 @@ export function validPlan(): RotationPlanInput & Record<string, unknown> {
     ],
     overlapSeconds: 300,
     deadlines: { activateSeconds: 600, deliverSeconds: 900, retireSeconds: 3600, verifySeconds: 120, kubeletRefreshSeconds: 90 },
+    lease: { durationSeconds: 60, renewSeconds: 15, acquireSeconds: null },
   };
 }

@@ -13,7 +13,7 @@ import type { Sleep } from '../../lib/rotator/clock.js';
 import type { StepName } from '../../lib/rotator/context.js';
 import { KubeSide } from '../../lib/rotator/kube/api.js';
 import { runRotator } from '../../lib/rotator/run.js';
-import { defaultControllers, startFakeKube, res, type ControllerSet, type FakeKube, type KubeObject, type Obj } from '../support/kube/index.js';
+import { defaultControllers, startFakeKube, res, type ControllerSet, type FakeKube, type KubeObject, type Obj, type TickWhileOptions } from '../support/kube/index.js';
 import { FakeMinioServer } from '../support/minio-server.js';
 
 export const ADMIN: KeyPair = { accessKeyId: 'rekeyadmin', secretAccessKey: SecretValue.fromString('fake-admin-secret-0000') };
@@ -38,14 +38,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A sleep on the fake clock: resolves once the cluster clock passed `ms` (the fake is ticked by tickWhile). */
+/** A sleep on the fake clock: resolves inside the tick that passes `ms` (the fake is ticked by tickWhile). */
 export function fakeSleep(kube: FakeKube, closed: () => boolean): Sleep {
-  return (ms) =>
-    new Promise((resolve) => {
-      const until = kube.clock.nowMs() + ms;
-      const poll = () => (kube.clock.nowMs() >= until || closed() ? resolve() : setTimeout(poll, 2));
-      poll();
-    });
+  return (ms) => (closed() ? Promise.resolve() : kube.clock.sleep(ms));
+}
+
+/**
+ * How tickWhile drives an in-process rotator: a tick only when nothing is in flight at the fake
+ * API server or the fake MinIO and this process's event loop has gone idle — the rotator then
+ * waits on a fake-clock sleep or a watch — so the fake time a step sees does not depend on the
+ * machine's speed.
+ */
+export function ticking(h: { kube: FakeKube; minio: FakeMinioServer }): TickWhileOptions {
+  return { quietMs: 0, idleTurns: 5, busy: () => h.minio.inFlight > 0 };
 }
 
 export async function startHarness(opts: { kubelet?: Parameters<typeof defaultControllers>[0]; namespaces?: readonly string[] } = {}): Promise<Harness> {
@@ -177,13 +182,11 @@ export interface RunOptions {
   readonly boundary?: (point: string) => void | Promise<void>;
   readonly logger?: MemoryLogger;
   readonly planOverride?: RotationPlan;
-  /** Real ms per fake tick. @default 10 */
-  readonly tickMs?: number;
 }
 
 /** Runs one rotator step through runRotator (args → plan → guard → step), ticking the fake cluster meanwhile. */
 export async function step(h: Harness, name: StepName, p: RotationPlanInput, o: RunOptions = {}): Promise<number> {
-  return h.kube.tickWhile(stepWork(h, name, p, o), o.tickMs ?? 10);
+  return h.kube.tickWhile(stepWork(h, name, p, o), ticking(h));
 }
 
 /** The same run without ticking (several rotators under one tickWhile). */
@@ -237,4 +240,86 @@ export function stalePodsHoldingOldKey(h: Harness, oldKeyId: string, ns = NS): s
     }
   }
   return out;
+}
+
+const envKey = [{ name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: TARGET, key: 'access-key' } } }];
+
+/** A DaemonSet reading the target by env (one pod per fake node). */
+export function daemonSet(name: string, checksum: string, ns = NS): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name, namespace: ns },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name }, annotations: { 'rekey.dev/uploads-checksum': checksum } }, spec: { containers: [{ name: 'agent', image: 'agent:1', env: envKey }] } },
+    },
+  };
+}
+
+/** An Argo Rollout (basic canary) reading the target by env. */
+export function rollout(name: string, replicas: number, checksum: string, ns = NS): KubeObject {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      strategy: { canary: {} },
+      template: { metadata: { labels: { app: name }, annotations: { 'rekey.dev/uploads-checksum': checksum } }, spec: { containers: [{ name: 'web', image: 'web:1', env: envKey }] } },
+    },
+  };
+}
+
+/** A CronJob reading the target by env (the fake stores CronJobs; its Jobs are made with {@link jobOf}). */
+export function cronJob(name: string, ns = NS): KubeObject {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name, namespace: ns },
+    spec: {
+      schedule: '0 3 * * *',
+      jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'export', image: 'export:1', env: envKey }] } } } },
+    },
+  };
+}
+
+/** A Job made from a CronJob, as the CronJob controller does (owner reference, the CronJob's job template). */
+export function jobOf(h: Harness, cron: string, job: string, ns = NS): KubeObject {
+  const cj = h.kube.registry.get(res('cronjobs'), ns, cron);
+  const template = structuredClone(((cj.spec as Obj).jobTemplate as Obj).spec as Obj);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: job, namespace: ns, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cron, uid: cj.metadata.uid!, controller: true }] },
+    spec: template,
+  };
+}
+
+/** A Deployment that mounts the target as files (no subPath): re-reads it, needs no restart. */
+export function fileDeployment(name: string, replicas: number, ns = NS): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name: 'app', image: 'app:1', volumeMounts: [{ name: 's3', mountPath: '/etc/s3', readOnly: true }] }],
+          volumes: [{ name: 's3', secret: { secretName: TARGET } }],
+        },
+      },
+    },
+  };
+}
+
+/** Sets the checksum annotation of a workload's pod template (the consumer app's sync), through the registry. */
+export function setTemplateChecksum(h: Harness, resource: 'daemonsets' | 'rollouts' | 'deployments', name: string, checksum: string, ns = NS): void {
+  const d = structuredClone(h.kube.registry.get(res(resource), ns, name));
+  (((d.spec as Obj).template as Obj).metadata as Obj).annotations = { 'rekey.dev/uploads-checksum': checksum };
+  h.kube.registry.update(res(resource), ns, name, d);
 }

@@ -1,7 +1,7 @@
 /** Two rotators for one credential; an unfinished previous rotation; the panic revoke. */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import {
-  deliverSecret, deployment, keyActive, minioAdmin, onDeleteSts, pairOf, plan, record, setChecksum, stage, startHarness, stalePodsHoldingOldKey, step, stepWork, type Harness,
+  deliverSecret, deployment, keyActive, minioAdmin, onDeleteSts, pairOf, plan, record, setChecksum, stage, startHarness, stalePodsHoldingOldKey, step, stepWork, ticking, type Harness,
 } from './harness.js';
 
 let h: Harness;
@@ -45,7 +45,7 @@ describe('two rotators for one credential', () => {
     stage(h, 2);
     const added = mutations('PUT add-service-account');
     // WHEN two activate Jobs run at once
-    const codes = await h.kube.tickWhile(Promise.all([stepWork(h, 'activate', p, { holder: 'pod-a' }), stepWork(h, 'activate', p, { holder: 'pod-b' })]), 10);
+    const codes = await h.kube.tickWhile(Promise.all([stepWork(h, 'activate', p, { holder: 'pod-a' }), stepWork(h, 'activate', p, { holder: 'pod-b' })]), ticking(h));
     // THEN both exit 0, the key was added once
     expect(codes).toEqual([0, 0]);
     expect(mutations('PUT add-service-account') - added).toBe(1);
@@ -57,7 +57,7 @@ describe('two rotators for one credential', () => {
     expect(await step(h, 'deliver', p)).toBe(0);
     setChecksum(h, 'api', 'c2');
     // WHEN two retire Jobs run at once
-    const retired = await h.kube.tickWhile(Promise.all([stepWork(h, 'retire', p, { holder: 'pod-c' }), stepWork(h, 'retire', p, { holder: 'pod-d' })]), 10);
+    const retired = await h.kube.tickWhile(Promise.all([stepWork(h, 'retire', p, { holder: 'pod-c' }), stepWork(h, 'retire', p, { holder: 'pod-d' })]), ticking(h));
     // THEN both exit 0; the old key was disabled and deleted once; invariants held
     expect(retired).toEqual([0, 0]);
     expect(mutations('POST update-service-account')).toBe(1);

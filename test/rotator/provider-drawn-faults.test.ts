@@ -72,7 +72,7 @@ async function scenario(fault: DrawnFault): Promise<Row> {
       if (fault.kind === 'kube' && fault.step === name) h.kube.faults.add(fault.rule);
       if (fault.kind === 'iam' && fault.step === name) d.iam.injectFault(fault.fault);
       for (let attempt = 0; attempt < 4; attempt++) {
-        const code = await step(h, name, p, { holder: `rotator-${name}-pod-${pod++}`, boundary, tickMs: 5 });
+        const code = await step(h, name, p, { holder: `rotator-${name}-pod-${pod++}`, boundary });
         if (code === 0) return;
         failedRuns++;
       }

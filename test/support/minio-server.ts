@@ -96,8 +96,17 @@ export class FakeMinioServer {
     return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}`;
   }
 
+  #inFlight = 0;
+
+  /** Requests received and not yet answered (the fake Kubernetes clock ticks only while this is 0). */
+  public get inFlight(): number {
+    return this.#inFlight;
+  }
+
   public async start(): Promise<this> {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      this.#inFlight += 1;
+      res.once('close', () => (this.#inFlight -= 1));
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {

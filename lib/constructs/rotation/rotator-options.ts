@@ -1,5 +1,5 @@
 import { FieldError } from '../../core/errors.js';
-import { DEFAULT_DEADLINES, type PlanDeadlines } from '../../core/plan.js';
+import { DEFAULT_DEADLINES, DEFAULT_LEASE_DURATION_SECONDS, DEFAULT_LEASE_RENEW_SECONDS, type PlanDeadlines, type PlanLease } from '../../core/plan.js';
 
 /** The stock image that runs the rotator bundle (the Node version the tests run the bundle with; see the Dockerfile). */
 export const DEFAULT_ROTATOR_IMAGE = 'node:24.22.3-bookworm-slim';
@@ -36,6 +36,23 @@ export interface RotatorDeadlines {
   readonly kubeletRefreshSeconds?: number;
 }
 
+/**
+ * Timing of the credential's Lease (coordination.k8s.io/v1), which lets one rotator act per
+ * credential at a time; written into every plan.
+ */
+export interface RotatorLeaseOptions {
+  /** `leaseDurationSeconds`: a rotator that has not renewed for this long (a killed Job) may be replaced by the next. @default 60 */
+  readonly durationSeconds?: number;
+  /** How often the holder renews; less than durationSeconds. @default 15 */
+  readonly renewSeconds?: number;
+  /**
+   * How long a rotation Job waits for the Lease while another live rotator of the same
+   * credential holds it; then it fails naming the holder, having changed nothing.
+   * @default - the waiting step's own deadline (deadlines.activateSeconds, deliverSeconds or retireSeconds)
+   */
+  readonly acquireSeconds?: number;
+}
+
 /** How the rotation Jobs run. */
 export interface RotatorOptions {
   /** Namespace of the rotation Jobs, their staging Secrets, plans, records and Leases. @default 'rekey-system' */
@@ -64,6 +81,8 @@ export interface RotatorOptions {
   readonly jobGraceSeconds?: number;
   /** Step deadlines. @default - see RotatorDeadlines */
   readonly deadlines?: RotatorDeadlines;
+  /** Lease timing. @default - see RotatorLeaseOptions */
+  readonly lease?: RotatorLeaseOptions;
 }
 
 /** RotatorOptions with defaults applied and checked. */
@@ -75,6 +94,7 @@ export interface RotatorSettings {
   readonly backoffLimit: number;
   readonly jobGraceSeconds: number;
   readonly deadlines: PlanDeadlines;
+  readonly lease: PlanLease;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -111,6 +131,13 @@ export function resolveRotatorOptions(o: RotatorOptions, fail: (field: (string |
   }
   const d = o.deadlines ?? {};
   const dl = (k: keyof PlanDeadlines, min: number) => whole(k, d[k], DEFAULT_DEADLINES[k], min, ['rotator', 'deadlines', k]);
+  const l = o.lease ?? {};
+  const durationSeconds = whole('durationSeconds', l.durationSeconds, DEFAULT_LEASE_DURATION_SECONDS, 1, ['rotator', 'lease', 'durationSeconds']);
+  const renewSeconds = whole('renewSeconds', l.renewSeconds, DEFAULT_LEASE_RENEW_SECONDS, 1, ['rotator', 'lease', 'renewSeconds']);
+  if (renewSeconds >= durationSeconds) {
+    fail(['rotator', 'lease', 'renewSeconds'], `must be less than lease.durationSeconds (${durationSeconds})`, l.renewSeconds ?? renewSeconds, 'Renew well within the duration, e.g. a quarter of it.');
+  }
+  const acquireSeconds = l.acquireSeconds === undefined ? null : whole('acquireSeconds', l.acquireSeconds, 0, 0, ['rotator', 'lease', 'acquireSeconds']);
   return {
     namespace,
     createNamespace: o.createNamespace ?? true,
@@ -125,6 +152,7 @@ export function resolveRotatorOptions(o: RotatorOptions, fail: (field: (string |
       verifySeconds: dl('verifySeconds', 1),
       kubeletRefreshSeconds: dl('kubeletRefreshSeconds', 0),
     },
+    lease: { durationSeconds, renewSeconds, acquireSeconds },
   };
 }
 

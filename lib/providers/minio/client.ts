@@ -80,6 +80,13 @@ interface AdminCall {
   readonly tolerate?: readonly number[];
   /** Decrypt the answer with the admin secret. */
   readonly encryptedAnswer?: boolean;
+  /**
+   * Sending it twice leaves the server as sending it once (it sets a state: a user's secret and
+   * status, a key's status, a policy document or mapping). Creates and deletes are not: the
+   * second answer is an error. The transport may retry only these after an idle-socket reset.
+   * @default - true for GET only
+   */
+  readonly idempotent?: boolean;
 }
 
 interface AdminAnswer {
@@ -322,13 +329,13 @@ export class MinioAdminClient implements ProviderClient {
   public async setUser(accessKey: string, secretKey: SecretValue, status: 'enabled' | 'disabled', ctx: CallContext = {}): Promise<void> {
     const operation = ctx.operation ?? 'setUser';
     const body = goJson({ secretKey: secretKey.reveal(), status });
-    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'PUT', path: '/add-user', query: { accessKey }, body, ok: [200] });
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'PUT', path: '/add-user', query: { accessKey }, body, idempotent: true, ok: [200] });
   }
 
   /** `SetUserStatus`: `PUT set-user-status?accessKey=&status=` (no body, no secret needed). */
   public async setUserStatus(accessKey: string, status: 'enabled' | 'disabled', ctx: CallContext = {}): Promise<void> {
     const operation = ctx.operation ?? 'setUserStatus';
-    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'PUT', path: '/set-user-status', query: { accessKey, status }, ok: [200] });
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'PUT', path: '/set-user-status', query: { accessKey, status }, idempotent: true, ok: [200] });
   }
 
   /** `GetUserInfo`: `GET user-info?accessKey=`; `undefined` when the user does not exist. */
@@ -355,13 +362,13 @@ export class MinioAdminClient implements ProviderClient {
   /** `AddCannedPolicy`: `PUT add-canned-policy?name=` with the policy JSON (plain). */
   public async addCannedPolicy(name: string, document: PolicySpec['document'], ctx: CallContext = {}): Promise<void> {
     const operation = ctx.operation ?? 'addCannedPolicy';
-    await this.send({ operation, keyId: ctx.keyId ?? name, method: 'PUT', path: '/add-canned-policy', query: { name }, body: Buffer.from(JSON.stringify(document)), plainBody: true, ok: [200] });
+    await this.send({ operation, keyId: ctx.keyId ?? name, method: 'PUT', path: '/add-canned-policy', query: { name }, body: Buffer.from(JSON.stringify(document)), plainBody: true, idempotent: true, ok: [200] });
   }
 
   /** `SetPolicy`: `PUT set-user-or-group-policy?isGroup=&policyName=&userOrGroup=` (replaces the user's policies). */
   public async setPolicy(policyName: string, userOrGroup: string, isGroup = false, ctx: CallContext = {}): Promise<void> {
     const operation = ctx.operation ?? 'setPolicy';
-    await this.send({ operation, keyId: ctx.keyId ?? userOrGroup, method: 'PUT', path: '/set-user-or-group-policy', query: { isGroup: String(isGroup), policyName, userOrGroup }, ok: [200] });
+    await this.send({ operation, keyId: ctx.keyId ?? userOrGroup, method: 'PUT', path: '/set-user-or-group-policy', query: { isGroup: String(isGroup), policyName, userOrGroup }, idempotent: true, ok: [200] });
   }
 
   /** `AttachPolicy`: `POST idp/builtin/policy/attach` with `{"policies","user"}` encrypted; 201 on success. */
@@ -398,7 +405,7 @@ export class MinioAdminClient implements ProviderClient {
     const req: Record<string, string> = {};
     if (update.newSecretKey) req.newSecretKey = update.newSecretKey.reveal();
     if (update.newStatus) req.newStatus = update.newStatus;
-    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'POST', path: '/update-service-account', query: { accessKey }, body: goJson(req), ok: [204] });
+    await this.send({ operation, keyId: ctx.keyId ?? accessKey, method: 'POST', path: '/update-service-account', query: { accessKey }, body: goJson(req), idempotent: true, ok: [204] });
   }
 
   /**
@@ -474,7 +481,7 @@ export class MinioAdminClient implements ProviderClient {
       const req = await this.signRequest(call.method, call.path, call.query ?? {}, body, this.clock());
       let res: AdminHttpResponse;
       try {
-        res = await this.transport(req);
+        res = await this.transport({ ...req, idempotent: call.idempotent ?? call.method === 'GET' });
       } catch (cause) {
         status = classifyTransportFailure(cause).code;
         throw this.transportError(call, cause);

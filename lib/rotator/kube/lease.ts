@@ -9,6 +9,7 @@
  * finds the Lease held waits (one GET per backoff, for one object) up to the deadline, then
  * fails naming the holder. A lost reply to our create/replace is observed again: holder = us
  * counts as acquired. Renewal runs in the background; release writes holder "" and duration 1.
+ * The timing comes from the plan (`plan.lease`: duration, renew interval, acquire wait).
  */
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { StepContext } from '../context.js';
@@ -16,8 +17,6 @@ import { rotationError } from '../errors.js';
 import { backoff, realSleep } from '../clock.js';
 import { describeKubeError, isConflict, isNotFound, isTransient, type KubeSide } from './api.js';
 
-/** How long a Lease stays ours without renewal. */
-export const LEASE_DURATION_SECONDS = 60;
 
 export interface HeldLease {
   readonly name: string;
@@ -69,7 +68,7 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
     }
     const spec = lease?.spec ?? {};
     const current = spec.holderIdentity ?? '';
-    const duration = spec.leaseDurationSeconds ?? LEASE_DURATION_SECONDS;
+    const duration = spec.leaseDurationSeconds ?? ctx.plan.lease.durationSeconds;
     const renewed = timeOf(spec.renewTime) ?? timeOf(spec.acquireTime) ?? 0;
     const key = `${current}|${renewed}|${lease?.metadata?.resourceVersion ?? ''}`;
     if (seen?.key !== key) seen = { key, at: nowMs };
@@ -94,7 +93,7 @@ export async function acquireLease(ctx: StepContext, kube: KubeSide, holder: str
       metadata: { ...(lease?.metadata ?? {}), name, namespace },
       spec: {
         holderIdentity: holder,
-        leaseDurationSeconds: LEASE_DURATION_SECONDS,
+        leaseDurationSeconds: ctx.plan.lease.durationSeconds,
         acquireTime: current === holder && spec.acquireTime ? micro(new Date(timeOf(spec.acquireTime)!)) : micro(now),
         renewTime: micro(now),
         leaseTransitions: (spec.leaseTransitions ?? 0) + (lease !== undefined && current !== holder ? 1 : 0),
@@ -126,6 +125,7 @@ function startRenewing(ctx: StepContext, kube: KubeSide, holder: string): HeldLe
   const sleep = ctx.sleep ?? realSleep;
   const name = ctx.plan.leaseName;
   const namespace = ctx.plan.rotatorNamespace;
+  const { durationSeconds, renewSeconds } = ctx.plan.lease;
   let stopped = false;
   let lost = false;
   let lastRenew = ctx.now().getTime();
@@ -141,12 +141,12 @@ function startRenewing(ctx: StepContext, kube: KubeSide, holder: string): HeldLe
       lastRenew = ctx.now().getTime();
     } catch {
       // a failed renewal is retried next round; the Lease is lost only when another holder shows
-      if (ctx.now().getTime() - lastRenew >= LEASE_DURATION_SECONDS * 1000) lost = true;
+      if (ctx.now().getTime() - lastRenew >= durationSeconds * 1000) lost = true;
     }
   };
   const loop = (async () => {
     while (!stopped) {
-      await sleep((LEASE_DURATION_SECONDS * 1000) / 4);
+      await sleep(renewSeconds * 1000);
       if (stopped) break;
       await renewOnce();
     }
@@ -158,7 +158,7 @@ function startRenewing(ctx: StepContext, kube: KubeSide, holder: string): HeldLe
     held: () => !lost,
     assertHeld: () => {
       if (lost) {
-        throw rotationError(ctx, 'LEASE_LOST', `Lease ${namespace}/${name} is no longer held by ${holder}: got another holder or no renewal for ${LEASE_DURATION_SECONDS} s. The step stopped before its next change; re-run it.`);
+        throw rotationError(ctx, 'LEASE_LOST', `Lease ${namespace}/${name} is no longer held by ${holder}: got another holder or no renewal for ${durationSeconds} s. The step stopped before its next change; re-run it.`);
       }
     },
     release: async () => {

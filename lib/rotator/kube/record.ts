@@ -17,8 +17,12 @@ import { describeKubeError, isConflict, isNotFound, isTransient, type KubeSide }
 export interface PodEvidence {
   readonly namespace: string;
   readonly pod: string;
-  /** `evicted`, `deleted` (OnDelete StatefulSet), `finished` (Job pod), `stale` (left alive by revoke). */
-  readonly how: 'evicted' | 'deleted' | 'finished' | 'stale';
+  /**
+   * `evicted`, `deleted` (OnDelete StatefulSet), `finished` (a Job pod that started stale ran to
+   * its end), `refreshed` (a file consumer: `at` is when the kubelet refresh bound passed),
+   * `stale` (left alive by revoke).
+   */
+  readonly how: 'evicted' | 'deleted' | 'finished' | 'refreshed' | 'stale';
   readonly at: string;
 }
 

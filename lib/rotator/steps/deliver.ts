@@ -4,7 +4,7 @@ import { rotationError } from '../errors.js';
 import { backoff, iso } from '../clock.js';
 import { describeKubeError, isNotFound, MERGE_PATCH } from '../kube/api.js';
 import { readRecord, updateRecord } from '../kube/record.js';
-import { heldKey } from '../kube/secrets.js';
+import { heldKey, lacksPair } from '../kube/secrets.js';
 import { waitUntil } from '../kube/watch.js';
 import { session } from '../session.js';
 
@@ -50,10 +50,11 @@ export const deliver: Step = async (ctx) => {
       let blocked: string | undefined;
       if (secret === undefined) blocked = `target Secret ${t.namespace}/${t.secretName} absent`;
       else {
-        const held = heldKey(secret, expected);
-        if (held.accessKeyId !== expected) {
-          const ann = held.annotation === expected ? ` (its annotation already says ${expected}: the data decides)` : '';
-          blocked = `target Secret ${t.namespace}/${t.secretName} holds access-key ID ${held.ids.join('/') || 'none recognised'}${ann}`;
+        const held = heldKey(secret, expected, t.keys);
+        const lacks = lacksPair(held, (id) => id === expected);
+        if (lacks !== null) {
+          const ann = held.accessKeyId !== expected && held.annotation === expected ? ` (its annotation already says ${expected}: the data decides)` : '';
+          blocked = `target Secret ${t.namespace}/${t.secretName} ${lacks}${ann}`;
         }
       }
       if (blocked === undefined) continue;

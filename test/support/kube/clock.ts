@@ -18,6 +18,32 @@ export class FakeClock {
 
   public advance(seconds: number): void {
     this.#ms += seconds * 1000;
+    const due = this.#sleepers.filter((x) => x.until <= this.#ms).sort((a, b) => a.until - b.until);
+    this.#sleepers = this.#sleepers.filter((x) => x.until > this.#ms);
+    for (const x of due) x.resolve();
+  }
+
+  #sleepers: { until: number; resolve: () => void }[] = [];
+
+  /**
+   * Resolves once the fake clock has advanced `ms` from now — woken inside `advance()`, so a
+   * sleeper runs before anything else can tick again (no polling of the clock).
+   */
+  public sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => this.#sleepers.push({ until: this.#ms + ms, resolve }));
+  }
+
+  /** Sleepers waiting on the fake clock. */
+  public get sleepers(): number {
+    return this.#sleepers.length;
+  }
+
+  /** Wakes every sleeper (the fake is closing). */
+  public wakeAll(): void {
+    const all = this.#sleepers;
+    this.#sleepers = [];
+    for (const x of all) x.resolve();
   }
 
   /** metav1.Time wire form: RFC 3339, whole seconds (`2026-01-01T00:00:05Z`). */

@@ -16,6 +16,6 @@ export { kubeconfigYaml, writeKubeconfig, type KubeconfigOptions } from './kubec
 export { kubectlFor, type Kubectl, type KubectlResult } from './kubectl.js';
 export { PATCH_TYPES, Registry } from './registry.js';
 export { RESOURCES, res, resourceForKind, type ResourceDef } from './resources.js';
-export { startFakeKube, type FakeKube, type FakeKubeOptions, type SettleOptions } from './server.js';
+export { startFakeKube, type FakeKube, type FakeKubeOptions, type SettleOptions, type TickWhileOptions } from './server.js';
 export { Store, type StoreEvent } from './store.js';
 export type { KubeObject, Obj } from './types.js';

@@ -3,6 +3,7 @@
  * simulated controllers, driven by explicit ticks of a fake clock. See README.md.
  */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 
 import { FakeClock } from './clock.js';
@@ -37,6 +38,24 @@ export interface SettleOptions {
   readonly runnerTimeoutMs?: number;
 }
 
+/** How {@link FakeKube.tickWhile} decides that everyone waits. */
+export interface TickWhileOptions {
+  /**
+   * Real milliseconds without any request activity at the fake (a request arriving or answered,
+   * a watch event written) before a tick: a client in ANOTHER process (kubectl, a rotator run as
+   * a Job pod) shows it is waiting only by going quiet. 0 for in-process clients, whose waiting
+   * the event loop shows (`idleTurns`).
+   * @default 20
+   */
+  readonly quietMs?: number;
+  /** Turns of this process's event loop without activity (and none in flight) before a tick. @default 5 */
+  readonly idleTurns?: number;
+  /** Real milliseconds at least between two ticks (a client that reads the REAL clock needs real time to pass). @default 0 */
+  readonly minIntervalMs?: number;
+  /** Other servers the client talks to (e.g. the in-process MinIO): true while one of them has a request in flight. @default - none */
+  readonly busy?: () => boolean;
+}
+
 export interface FakeKube {
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
@@ -54,11 +73,16 @@ export interface FakeKube {
   /** Ticks until nothing changes for `quietTicks` ticks and no async pod runner is pending. */
   settle(options?: SettleOptions): Promise<number>;
   /**
-   * Ticks in the background (one tick per `intervalMs` of real time, yielding to I/O in between)
-   * until `work` settles; returns its result. For black-box clients (kubectl, a rotator) that wait
-   * on watches: progress is per tick, the interval only paces it.
+   * Ticks until `work` settles and returns its result — only while the client WAITS: no request
+   * to the fake in flight (watch streams aside), nothing answered or streamed for `idleTurns`
+   * event-loop turns and `quietMs` real ms, and `busy()` false. A client never loses fake time
+   * while it works, so how much fake time passes during a wait does not depend on the machine's
+   * speed (exactly so for in-process clients with `quietMs: 0` whose sleeps use `clock.sleep`).
+   * A number is `minIntervalMs` (for clients that read the real clock).
    */
-  tickWhile<T>(work: Promise<T>, intervalMs?: number): Promise<T>;
+  tickWhile<T>(work: Promise<T>, options?: number | TickWhileOptions): Promise<T>;
+  /** Non-watch requests received and not yet answered. */
+  readonly inFlight: number;
   /** Closes every open watch stream (clients see the stream end and must re-watch). */
   closeWatches(): void;
   /** Sends a BOOKMARK on every open watch that allowed bookmarks. */
@@ -81,7 +105,31 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   const tickSeconds = options.tickSeconds ?? 1;
   let address = '127.0.0.1:0';
   const api = new HttpApi({ registry, faults, log: requests, address: () => address });
-  const server = http.createServer((req, resp) => api.handle(req, resp));
+  // what tickWhile needs to know: requests in flight, and the last activity (arrival, answer, watch event)
+  let inFlight = 0;
+  let activity = 0;
+  let lastActivityMs = performance.now();
+  const touch = (): void => {
+    activity += 1;
+    lastActivityMs = performance.now();
+  };
+  const server = http.createServer((req, resp) => {
+    touch();
+    if (/[?&]watch=(true|1)(&|$)/.test(req.url ?? '')) {
+      const write = resp.write.bind(resp) as (...a: unknown[]) => boolean;
+      resp.write = ((...a: unknown[]) => {
+        touch();
+        return write(...a);
+      }) as typeof resp.write;
+    } else {
+      inFlight += 1;
+      resp.once('close', () => {
+        inFlight -= 1;
+        touch();
+      });
+    }
+    api.handle(req, resp);
+  });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -134,15 +182,57 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       }
       throw new Error(`fake kube did not settle within ${maxTicks} ticks: got revision ${store.revision} still changing. Look for a controller loop or pass a larger maxTicks.`);
     },
-    async tickWhile<T>(work: Promise<T>, intervalMs = 20): Promise<T> {
+    get inFlight() {
+      return inFlight;
+    },
+    async tickWhile<T>(work: Promise<T>, options: number | TickWhileOptions = {}): Promise<T> {
+      const o: TickWhileOptions = typeof options === 'number' ? { minIntervalMs: options } : options;
+      const quietMs = o.quietMs ?? 20;
+      const idleTurns = o.idleTurns ?? 5;
+      const minIntervalMs = o.minIntervalMs ?? 0;
       let done = false;
       const guarded = work.finally(() => {
         done = true;
       });
       guarded.catch(() => undefined);
+      let lastTickMs = -Infinity;
       while (!done) {
+        // wait until everyone waits
+        let seen = activity;
+        let idle = 0;
+        while (!done) {
+          const busy = inFlight > 0 || (o.busy?.() ?? false);
+          if (busy || activity !== seen) {
+            seen = activity;
+            idle = 0;
+            // a request in flight: nothing to count until it is answered (a timer, not a hot loop)
+            await new Promise((r) => (busy ? setTimeout(r, 1) : setImmediate(r)));
+            continue;
+          }
+          if (idle < idleTurns) {
+            idle += 1;
+            await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          const now = performance.now();
+          // quiet since the last activity AND the last tick: a client in another process may wait on its own
+          // (real) timers, which the fake cannot see, so it gets at least quietMs of real time per fake tick
+          const wait = Math.max(quietMs - (now - Math.max(lastActivityMs, lastTickMs)), minIntervalMs - (now - lastTickMs));
+          if (wait > 0) {
+            await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
+            idle = 0;
+            continue;
+          }
+          // this process's event loop must have blocked waiting for I/O or a timer: an in-process
+          // client that works in chunks (setImmediate, I/O callbacks) never lets it block
+          const before = performance.eventLoopUtilization();
+          await new Promise((r) => setTimeout(r, 1));
+          if (performance.eventLoopUtilization(before).idle > 0 && inFlight === 0 && activity === seen && !(o.busy?.() ?? false)) break;
+          idle = 0;
+        }
+        if (done) break;
         tick();
-        await new Promise((r) => setTimeout(r, intervalMs));
+        lastTickMs = performance.now();
       }
       return guarded;
     },
@@ -160,6 +250,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       return registry.update(def, object.metadata.namespace, object.metadata.name ?? '', next);
     },
     async close() {
+      clock.wakeAll();
       for (const w of api.watches) w.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
