@@ -132,7 +132,7 @@ describe('parsePlan', () => {
       'targets must be a list: got "ingest/uploads-s3". Give targets as a list of {namespace, secretName, delivery}.'],
     ['an unknown delivery', (p) => (p.targets[1].delivery = 'vault'),
       'targets[1].delivery must be one of sealed, external, csi, plain: got "vault". Set delivery to one of sealed, external, csi, plain.'],
-    ['a duplicate target', (p) => p.targets.push({ ...p.targets[0], keys: [] }), 'targets[2] is a duplicate target: got {"namespace":"ingest","secretName":"uploads-s3","delivery":"sealed","csi":null,"keys":[]}. List each namespace/secretName once.'],
+    ['a duplicate target', (p) => p.targets.push({ ...p.targets[0], keys: [] }), 'targets[2] is a duplicate target: got {"namespace":"ingest","secretName":"uploads-s3","delivery":"sealed","csi":nul.... List each namespace/secretName once.'],
     ['a csi target without csi settings', (p) => (p.targets[1].delivery = 'csi'),
       'targets[1].csi is required for delivery csi: got null. Give {secretProviderClass, rotationPollIntervalSeconds, secretRotationEnabled} (render the plan with rekey synth).'],
     ['csi settings on a sealed target', (p) => (p.targets[0].csi = { secretProviderClass: 'uploads-s3' }),
