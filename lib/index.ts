@@ -26,8 +26,12 @@ export {
   PLAN_API_VERSION,
   PLAN_KIND,
   DEFAULT_DEADLINES,
+  DEFAULT_LEASE,
   type RotationPlan,
   type RotationPlanInput,
+  type PlanCsi,
+  type PlanLease,
+  type PlanTargetKey,
 } from './core/plan.js';
 
 // constructs
@@ -39,14 +43,24 @@ export {
   type IdentityOptions,
   type TargetOptions,
 } from './constructs/credential.js';
-export { Provider, type ProviderProps, type AdminCredentialRef, type ProviderNetworkPolicyOptions } from './constructs/provider.js';
-export { Delivery, type SealedDeliveryOptions, type PlainDeliveryOptions } from './constructs/deliveries/delivery.js';
+export { Provider, type ProviderProps, type AdminCredentialRef, type ProviderNetworkPolicyOptions, type ProviderEgressOptions } from './constructs/provider.js';
+export {
+  Delivery,
+  DEFAULT_REMOTE_PROPERTIES,
+  type SealedDeliveryOptions,
+  type PlainDeliveryOptions,
+  type ExternalDeliveryOptions,
+  type CsiDeliveryOptions,
+  type RemoteProperties,
+} from './constructs/deliveries/delivery.js';
+export type { StoreRef, RemotePair } from './constructs/deliveries/delivery-kind.js';
+export { CSI_PROVIDERS, DEFAULT_ROTATION_POLL_INTERVAL_SECONDS, type CsiProviderName, type CsiSettings } from './constructs/deliveries/csi.js';
 export { RotationPolicy, type RotationPolicyOptions, type TimeBasedRotationOptions } from './constructs/rotation-policy.js';
 export { Workload, type IWorkload, type WorkloadKind, type ExternalWorkloadOptions, type SecretRead } from './constructs/workload.js';
 export { RekeyChart, type RekeyChartProps, type SealingOptions, type ILedger } from './constructs/rekey-chart.js';
 export { GitOps, type ArgoCdOptions, type ArgoCdApplicationOptions, type FluxOptions } from './constructs/gitops/gitops.js';
 export { Stage } from './constructs/gitops/stage.js';
-export { type RotatorOptions, type RotatorDeadlines, type ApiServerOptions, DEFAULT_ROTATOR_IMAGE } from './constructs/rotation/rotator-options.js';
+export { type RotatorOptions, type RotatorDeadlines, type RotatorLeaseOptions, type ApiServerOptions, DEFAULT_ROTATOR_IMAGE } from './constructs/rotation/rotator-options.js';
 export { type RotatorBundleSource } from './constructs/rotation/bundle.js';
 export { type RotationStep } from './constructs/rotation/job.js';
 
