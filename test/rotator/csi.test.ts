@@ -153,7 +153,7 @@ describe('retire with the Secrets Store CSI driver', () => {
     // THEN the old key is revoked, after the synced Secret settled (first seen + poll interval + kubelet refresh bound)
     expect(h.minio.serviceAccounts.has(pairOf(1).accessKeyId)).toBe(false);
     expect(keyActive(h, pairOf(2).accessKeyId)).toBe(true);
-    const rec = record(h, 2) as { phase: string; targetsFirstSeen: Record<string, string>; replacedPods: Array<{ pod: string }>; revoke: { disabledAt: string } };
+    const rec = record(h, 2) as { phase: string; targetsFirstSeen: Record<string, string>; replacedPods: Array<{ pod: string; how: string }>; revoke: { disabledAt: string } };
     expect(rec.phase).toBe('retired');
     const firstSeen = Date.parse(rec.targetsFirstSeen[`${NS}/${TARGET}`]!);
     const settled = firstSeen + (POLL + KUBELET_REFRESH) * 1000;
@@ -176,12 +176,47 @@ describe('retire with the Secrets Store CSI driver', () => {
       expect(Date.parse(start.startedAt)).toBeGreaterThan(settled);
       expect(start.env.AWS_ACCESS_KEY_ID).toBe(pairOf(2).accessKeyId);
     }
-    expect(rec.replacedPods.length).toBeGreaterThanOrEqual(2);
-    expect(rec.replacedPods.every((r) => r.pod.startsWith('api-'))).toBe(true);
+    const replaced = rec.replacedPods.filter((r) => r.how !== 'refreshed');
+    expect(replaced.length).toBeGreaterThanOrEqual(2);
+    expect(replaced.every((r) => r.pod.startsWith('api-'))).toBe(true);
+    // the file consumers are recorded as waited out (refreshed by the driver), not replaced
+    expect(rec.replacedPods.filter((r) => r.how === 'refreshed' && r.pod.startsWith('reports-')).map((r) => r.pod).sort()).toEqual(reportsBefore.length ? pods('reports').map((x) => x.metadata.name!).sort() : []);
 
     // AND at no moment after the revoke did a live pod hold key 1
     expect(violations).toEqual([]);
   }, 180_000);
+});
+
+describe('deliver with the Secrets Store CSI driver', () => {
+  beforeEach(async () => {
+    store = new RemoteStore('vault');
+    h = await startHarness({
+      kubelet: { csi: { providers: { vault: { store, remoteKeyOf: (path) => path.replace(/^secret\/data\//, '') } }, rotation: true, rotationPollIntervalSeconds: POLL, republishSeconds: REPUBLISH, reconcileSeconds: 300 } },
+    });
+    const admin = minioAdmin(h);
+    await admin.ensureIdentity({ kind: 'serviceAccount', name: 'uploads-svc' });
+    await admin.addKey({ kind: 'serviceAccount', name: 'uploads-svc' }, pairOf(1));
+    admin.close();
+    push(1);
+    h.kube.apply(spc());
+    await h.kube.settle();
+  }, 30_000);
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('GIVEN no pod mounts the CSI volume (the driver keeps no synced Secret) WHEN deliver runs THEN the target counts as delivered instead of waiting out the deadline', async () => {
+    expect(syncedKeyId()).toBeUndefined();
+    const p = csiPlan(2);
+    stage(h, 2);
+    expect(await step(h, 'activate', p)).toBe(0);
+    push(2);
+    const before = h.kube.clock.nowMs();
+    expect(await step(h, 'deliver', p)).toBe(0);
+    expect(h.kube.clock.nowMs() - before).toBeLessThan(600_000);
+    expect((record(h, 2) as { deliveredAt?: string }).deliveredAt).toBeDefined();
+  }, 120_000);
 });
 
 describe('the evidence rule for CSI targets (pure)', () => {

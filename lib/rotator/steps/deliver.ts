@@ -43,11 +43,22 @@ export const deliver: Step = async (ctx) => {
   const watches = await Promise.all(plan.targets.map(async (t) => [t, await s.secret(t)] as const));
   const nudges = new Map<string, { next: number; count: number; note: string }>();
   const forceSynced: Record<string, string> = {};
+  const unmountedCsi = new Set<string>();
   await waitUntil(ctx, s.changes, deadline, `every target Secret holding access-key ID ${expected}`, 'Check the target\'s delivery (SealedSecret unsealed by the controller? ExternalSecret synced?) and re-run deliver.', async () => {
     let first: string | undefined;
     for (const [t, w] of watches) {
       const secret = w.get(t.secretName, t.namespace);
       let blocked: string | undefined;
+      if (secret === undefined && t.csi !== null) {
+        // The CSI driver keeps a synced Secret only while some pod mounts the volume: none does, so
+        // no pod can read a key from it, and a pod mounting later reads the store (pushed in an
+        // earlier wave). Counts as delivered; retire judges the pods that mount it later.
+        if (!unmountedCsi.has(`${t.namespace}/${t.secretName}`)) {
+          unmountedCsi.add(`${t.namespace}/${t.secretName}`);
+          ctx.logger.log('info', `rotator ${ctx.step} for credential ${plan.credential} generation ${plan.generation}: CSI-synced target Secret ${t.namespace}/${t.secretName} absent (no pod mounts SecretProviderClass ${t.csi.secretProviderClass}): counts as delivered`, { step: ctx.step, credential: plan.credential, generation: plan.generation, target: `${t.namespace}/${t.secretName}`, keyId: expected });
+        }
+        continue;
+      }
       if (secret === undefined) blocked = `target Secret ${t.namespace}/${t.secretName} absent`;
       else {
         const held = heldKey(secret, expected, t.keys);
