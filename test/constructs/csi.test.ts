@@ -189,7 +189,18 @@ describe('Delivery.csi renders', () => {
     make();
     const docs = Testing.synth(chart) as Doc[];
     const plan = parsePlanText(byKind(docs, 'ConfigMap', 'rekey-uploads-g2-plan').data!['plan.json']!, 'plan');
-    expect(plan.targets).toEqual([{ namespace: 'web', secretName: 'uploads-s3', delivery: 'csi', csi: { secretProviderClass: 'uploads-s3', rotationPollIntervalSeconds: 120, secretRotationEnabled: true } }]);
+    expect(plan.targets).toEqual([{
+      namespace: 'web',
+      secretName: 'uploads-s3',
+      delivery: 'csi',
+      csi: { secretProviderClass: 'uploads-s3', rotationPollIntervalSeconds: 120, secretRotationEnabled: true },
+      keys: [
+        { name: 'access-key', holds: 'accessKeyId' },
+        { name: 'secret-key', holds: 'secretAccessKey' },
+        { name: 'AWS_ACCESS_KEY_ID', holds: 'accessKeyId' },
+        { name: 'AWS_SECRET_ACCESS_KEY', holds: 'secretAccessKey' },
+      ],
+    }]);
     const retire = (d: Doc) => d.kind === 'Job' && d.metadata.name.includes('-retire-');
     const deadline = (chartDocs: Doc[]) => chartDocs.find(retire)!.spec.activeDeadlineSeconds as number;
 
