@@ -44,8 +44,14 @@ describe('two rotators for one credential', () => {
     const p = plan(h, 2);
     stage(h, 2);
     const added = mutations('PUT add-service-account');
-    // WHEN two activate Jobs run at once
-    const codes = await h.kube.tickWhile(Promise.all([stepWork(h, 'activate', p, { holder: 'pod-a' }), stepWork(h, 'activate', p, { holder: 'pod-b' })]), ticking(h));
+    // WHEN two activate Jobs run at once; whichever takes the Lease first holds it until the other
+    // has seen it held (so the test does not depend on which process is faster on this machine)
+    const sawHeld = () => h.logger.records.some((r) => /waits for Lease rekey-system\/rekey-uploads held by pod-[ab]/.test(r.msg));
+    const holdUntilSeen = async (point: string): Promise<void> => {
+      if (point !== 'kube:lease:after') return;
+      while (!sawHeld()) await new Promise((r) => setTimeout(r, 5));
+    };
+    const codes = await h.kube.tickWhile(Promise.all([stepWork(h, 'activate', p, { holder: 'pod-a', boundary: holdUntilSeen }), stepWork(h, 'activate', p, { holder: 'pod-b', boundary: holdUntilSeen })]), ticking(h));
     // THEN both exit 0, the key was added once
     expect(codes).toEqual([0, 0]);
     expect(mutations('PUT add-service-account') - added).toBe(1);
