@@ -53,7 +53,7 @@ describe('rekey rotate, csi delivery', () => {
     ]);
     const plan = parsePlanText(docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'rekey-lake-g1-plan').data['plan.json'], 'plan');
     expect(plan.keySource).toEqual({ kind: 'providerDrawn' });
-    expect(plan.targets).toEqual([{ namespace: 'lake', secretName: 'lake-s3', delivery: 'csi', csi: { secretProviderClass: 'lake-s3', rotationPollIntervalSeconds: 300, secretRotationEnabled: true } }]);
+    expect(plan.targets).toEqual([{ namespace: 'lake', secretName: 'lake-s3', delivery: 'csi', csi: { secretProviderClass: 'lake-s3', rotationPollIntervalSeconds: 300, secretRotationEnabled: true }, keys: [{ name: 'AWS_ACCESS_KEY_ID', holds: 'accessKeyId' }, { name: 'AWS_SECRET_ACCESS_KEY', holds: 'secretAccessKey' }] }]);
     expect(plan.consumers.map((c) => [c.name, c.mode, c.checksum === null ? 'no checksum' : 'checksum'])).toEqual([
       ['spark', 'env', 'checksum'],
       ['trino', 'file', 'no checksum'],
