@@ -14,7 +14,7 @@
  * listed in {@link HARNESS_ENV} and reported.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodOutcome, PodRunContext } from '../support/kube/controllers/kubelet.js';
 import { res, type FakeKube, type KubeObject, type Obj } from '../support/kube/index.js';
@@ -98,7 +98,10 @@ export class PodProcesses {
     chmodSync(this.root, 0o755);
     this.#bin = join(this.root, 'bin');
     mkdirSync(this.#bin, { mode: 0o755 });
-    symlinkSync(o.node24, join(this.#bin, 'node'));
+    // a copy, not a symlink: a pod mounts an emptyDir over /tmp, which would hide a Node 24 that
+    // lives under /tmp (a CI clone there) and let `node` fall through to the system's Node 20
+    copyFileSync(o.node24, join(this.#bin, 'node'));
+    chmodSync(join(this.#bin, 'node'), 0o755);
     this.#clockFile = join(this.root, 'clock');
     this.#shim = join(this.root, 'clock-shim.mjs');
     writeFileSync(this.#shim, CLOCK_SHIM, { mode: 0o444 });
@@ -168,6 +171,10 @@ export class PodProcesses {
       if (sc.readOnlyRootFilesystem === true) script.push('mount -o remount,bind,ro /');
       const command = [...((c.command as string[] | undefined) ?? []), ...((c.args as string[] | undefined) ?? [])];
       if (command.length === 0) throw new Error(`pod ${ns}/${name} container ${c.name as string}: no command (the image's entrypoint is not modelled)`);
+      // the pod's `node` must be the Node 24 under test, never a system Node found further down PATH
+      if (command[0] === 'node') {
+        script.push(`[ "$(/usr/bin/setpriv --reuid=${uid} --regid=${gid} --clear-groups -- sh -c 'command -v node')" = '${this.#bin}/node' ] || { echo "e2e: node for uid ${uid} is not ${this.#bin}/node (Node 24)" >&2; exit 97; }`);
+      }
       script.push(`exec /usr/bin/setpriv --reuid=${uid} --regid=${gid} --clear-groups -- "$@"`);
       args.push(...command);
       const startedMs = kube.clock.nowMs();
