@@ -95,8 +95,8 @@ const syncedKeyId = (): string | undefined => {
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 };
 
-describe('retire with the Secrets Store CSI driver', () => {
-  beforeEach(async () => {
+/** A harness with the CSI driver (rotation on), key 1 registered and pushed, and the SecretProviderClass applied. */
+async function startWithKey1(): Promise<void> {
     store = new RemoteStore('vault');
     h = await startHarness({
       kubelet: { csi: { providers: { vault: { store, remoteKeyOf: (path) => path.replace(/^secret\/data\//, '') } }, rotation: true, rotationPollIntervalSeconds: POLL, republishSeconds: REPUBLISH, reconcileSeconds: 300 } },
@@ -107,6 +107,11 @@ describe('retire with the Secrets Store CSI driver', () => {
     admin.close();
     push(1);
     h.kube.apply(spc());
+}
+
+describe('retire with the Secrets Store CSI driver', () => {
+  beforeEach(async () => {
+    await startWithKey1();
     h.kube.apply(envConsumer('api', 2, 'c1'));
     h.kube.apply(fileConsumer('reports', 2));
     await h.kube.settle();
@@ -189,16 +194,7 @@ describe('retire with the Secrets Store CSI driver', () => {
 
 describe('deliver with the Secrets Store CSI driver', () => {
   beforeEach(async () => {
-    store = new RemoteStore('vault');
-    h = await startHarness({
-      kubelet: { csi: { providers: { vault: { store, remoteKeyOf: (path) => path.replace(/^secret\/data\//, '') } }, rotation: true, rotationPollIntervalSeconds: POLL, republishSeconds: REPUBLISH, reconcileSeconds: 300 } },
-    });
-    const admin = minioAdmin(h);
-    await admin.ensureIdentity({ kind: 'serviceAccount', name: 'uploads-svc' });
-    await admin.addKey({ kind: 'serviceAccount', name: 'uploads-svc' }, pairOf(1));
-    admin.close();
-    push(1);
-    h.kube.apply(spc());
+    await startWithKey1();
     await h.kube.settle();
   }, 30_000);
 
