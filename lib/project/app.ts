@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ApiObject, App, Chart, Yaml, YamlOutputType, type AppProps } from 'cdk8s';
+import { ApiObject, App, Chart, Names, Yaml, YamlOutputType, type AppProps } from 'cdk8s';
 import { ExitCode, FieldError, RekeyError } from '../core/errors.js';
 import { MODEL_API_VERSION, MODEL_KIND, type RekeyModel } from '../core/model.js';
 import { stageFolders, type StagedObject } from '../constructs/gitops/layout.js';
@@ -110,16 +110,43 @@ export class RekeyApp extends App {
         );
         write('README.md', plainReadme(staged, previous.sort()));
       }
+    } else if (this.yamlOutputType === YamlOutputType.FILE_PER_CHART && !this.hasInferredChartDependencies()) {
+      // What cdk8s's own synth writes for FILE_PER_CHART (`chart.toJson()` validates the app and
+      // orders the objects as it does), each RekeyChart's YAML framed in memory rather than
+      // written, read back and written again: at a thousand credentials that was 25 MiB twice.
+      mkdirSync(this.outdir, { recursive: true });
+      for (const chart of this.charts) {
+        const text = Yaml.stringify(...Object.values(chart.toJson()));
+        const framed = RekeyChart.isRekeyChart(chart) ? markCredentials(text, chart.credentials.map((c) => c.name)) : text;
+        writeFileSync(join(this.outdir, `${Names.toDnsLabel(chart)}${this.outputFileExtension}`), framed);
+      }
     } else {
       super.synth();
       if (this.yamlOutputType === YamlOutputType.FILE_PER_CHART) {
-        for (const chart of rekeyCharts) {
-          const file = join(this.outdir, `${chart.node.id}${this.outputFileExtension}`);
-          if (existsSync(file)) writeFileSync(file, markCredentials(readFileSync(file, 'utf8'), chart.credentials.map((c) => c.name)));
-        }
+        // charts with inferred dependencies: cdk8s numbers the files in chart order
+        this.charts.forEach((chart, i) => {
+          if (!RekeyChart.isRekeyChart(chart)) return;
+          const file = join(this.outdir, `${String(i).padStart(4, '0')}-${Names.toDnsLabel(chart)}${this.outputFileExtension}`);
+          writeFileSync(file, markCredentials(readFileSync(file, 'utf8'), chart.credentials.map((c) => c.name)));
+        });
       }
     }
     for (const chart of rekeyCharts) for (const [rel, content] of chart.extraFiles()) write(rel, content);
+  }
+
+  /**
+   * True when cdk8s infers dependencies between charts (a chart nested in another, or a construct
+   * depending on one in another chart): it then numbers the files (`0000-<chart>.k8s.yaml`), and
+   * synth leaves the writing to it.
+   */
+  private hasInferredChartDependencies(): boolean {
+    for (const c of this.node.findAll()) {
+      if (Chart.isChart(c) && c.node.children.some((x) => Chart.isChart(x))) return true;
+      if (c === this || c.node.dependencies.length === 0) continue;
+      const chart = Chart.of(c);
+      if (c.node.dependencies.some((d) => Chart.of(d) !== chart)) return true;
+    }
+    return false;
   }
 }
 

@@ -85,10 +85,12 @@ function mermaid(creds: readonly Credential[]): string[] {
   const providers = [...new Set(creds.map((c) => c.provider.name))].sort();
   const targets = [...new Set(creds.flatMap((c) => c.targets.map((t) => `${t.namespace}/${t.secretName}`)))].sort();
   const workloads = [...new Set(creds.flatMap((c) => c.consumers.map((b) => `${b.workload.kind} ${b.workload.namespace}/${b.workload.name}`)))].sort();
-  const id = (prefix: string, list: string[], key: string) => `${prefix}${list.indexOf(key)}`;
+  const positions = new Map<string[], Map<string, number>>([providers, targets, workloads].map((list) => [list, new Map(list.map((k, i) => [k, i]))]));
+  const id = (prefix: string, list: string[], key: string) => `${prefix}${positions.get(list)!.get(key)}`;
+  const kindOf = new Map(creds.map((c) => [c.provider.name, c.provider.kind]));
   const out = ['```mermaid', 'flowchart LR'];
   for (const p of providers) {
-    const kind = creds.find((c) => c.provider.name === p)!.provider.kind;
+    const kind = kindOf.get(p);
     out.push(`  ${id('p', providers, p)}[${label(`${p} (${kind})`)}]`);
   }
   // no generation in the labels: a rotation must not change lines next to another credential's
