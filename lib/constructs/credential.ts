@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
+import { jsonObject } from './json-object.js';
 import { Construct, type IConstruct } from 'constructs';
 import { AliasSet } from '../core/alias-set.js';
 import { checksumAnnotation, consumerChecksum } from '../core/checksum.js';
@@ -371,7 +372,7 @@ export class Credential extends Construct {
     // A store-held pair is obtained in the cluster: the activate Job writes the staging Secret.
     if (!remote) impl.renderStaging(rotatorScope, { credential: this.name, entry, name: `${base}-staging`, namespace: ns, labels, annotations });
     const planText = renderPlan(this.plan(entry), `${this.node.path} plan`);
-    new k8s.KubeConfigMap(rotatorScope, 'plan', {
+    jsonObject<k8s.KubeConfigMapProps>(rotatorScope, 'plan', k8s.KubeConfigMap.GVK, {
       metadata: { name: `${base}-plan`, namespace: ns, labels, annotations },
       data: { 'plan.json': planText },
     });

@@ -116,9 +116,12 @@ export class RekeyApp extends App {
       // written, read back and written again: at a thousand credentials that was 25 MiB twice.
       mkdirSync(this.outdir, { recursive: true });
       for (const chart of this.charts) {
-        const text = Yaml.stringify(...Object.values(chart.toJson()));
-        const framed = RekeyChart.isRekeyChart(chart) ? markCredentials(text, chart.credentials.map((c) => c.name)) : text;
-        writeFileSync(join(this.outdir, `${Names.toDnsLabel(chart)}${this.outputFileExtension}`), framed);
+        const objects = Object.values(chart.toJson());
+        // Yaml.stringify(...objects) is each object's own stringify joined with '---\n'
+        const text = RekeyChart.isRekeyChart(chart)
+          ? markCredentialDocs(objects.map((o) => Yaml.stringify(o)), chart.credentials.map((c) => c.name))
+          : Yaml.stringify(...objects);
+        writeFileSync(join(this.outdir, `${Names.toDnsLabel(chart)}${this.outputFileExtension}`), text);
       }
     } else {
       super.synth();
@@ -163,37 +166,41 @@ const CREDENTIAL_LABEL = /^ {4}rekey\.dev\/credential: (\S+)$/m;
  * Comments only: the objects, and what any YAML reader gets, are unchanged.
  */
 export function markCredentials(text: string, names: readonly string[]): string {
-  const docs = text.split(/^---\n/m);
+  return markCredentialDocs(text.split(/^---\n/m), names);
+}
+
+/** {@link markCredentials} of a chart's documents, each as `Yaml.stringify` writes it alone. */
+function markCredentialDocs(docs: readonly string[], names: readonly string[]): string {
   const order = new Map(names.map((n, i) => [n, i] as const));
   const credentialOf = (doc: string) => {
     const name = CREDENTIAL_LABEL.exec(doc.slice(0, doc.indexOf('\nspec:') >>> 0))?.[1];
     return name !== undefined && order.has(name) ? name : undefined;
   };
   let next = 0; // names[0..next) have been placed
-  let out = '';
+  const out: string[] = [];
   let open: string | undefined;
   const placeholdersBefore = (limit: number) => {
-    for (; next < limit; next++) out += `# --- credential ${names[next]}: never rotated ---\n# --- end of credential ${names[next]} ---\n`;
+    for (; next < limit; next++) out.push(`# --- credential ${names[next]}: never rotated ---\n# --- end of credential ${names[next]} ---\n`);
   };
   docs.forEach((doc, i) => {
     const c = credentialOf(doc);
     if (open !== undefined && c !== open) {
-      out += `# --- end of credential ${open} ---\n`;
+      out.push(`# --- end of credential ${open} ---\n`);
       open = undefined;
     }
     if (c !== undefined && c !== open && order.get(c)! >= next) {
       placeholdersBefore(order.get(c)!);
       next = order.get(c)! + 1;
       open = c;
-      out += `${i > 0 ? '---\n' : ''}# --- credential ${c} ---\n${doc}`;
+      out.push(`${i > 0 ? '---\n' : ''}# --- credential ${c} ---\n`, doc);
       return;
     }
     if (c === undefined && next < names.length && i > 0) placeholdersBefore(names.length);
-    out += `${i > 0 ? '---\n' : ''}${doc}`;
+    out.push(i > 0 ? '---\n' : '', doc);
   });
-  if (open !== undefined) out += `# --- end of credential ${open} ---\n`;
+  if (open !== undefined) out.push(`# --- end of credential ${open} ---\n`);
   placeholdersBefore(names.length);
-  return out;
+  return out.join('');
 }
 
 /** The line prefix a rekey error inside an app carries, so the CLI can show it as its own. */

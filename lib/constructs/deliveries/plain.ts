@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
+import { jsonObject } from '../json-object.js';
 import type { Construct } from 'constructs';
 import { credentialsIni } from '../../core/alias-set.js';
 import { sortKeys, type DeliveryKind, type StagingRenderContext, type TargetRenderContext } from './delivery-kind.js';
@@ -28,7 +29,7 @@ export function plainDelivery(): DeliveryKind {
         }
       }
       for (const [k, v] of Object.entries(ctx.extraKeys)) data[k] = b64(v);
-      new k8s.KubeSecret(parent, 'Resource', {
+      jsonObject<k8s.KubeSecretProps>(parent, 'Resource', k8s.KubeSecret.GVK, {
         metadata: {
           name: ctx.target.secretName,
           namespace: ctx.target.namespace,
@@ -40,7 +41,7 @@ export function plainDelivery(): DeliveryKind {
       });
     },
     renderStaging(parent: Construct, ctx: StagingRenderContext) {
-      new k8s.KubeSecret(parent, 'staging', {
+      jsonObject<k8s.KubeSecretProps>(parent, 'staging', k8s.KubeSecret.GVK, {
         metadata: { name: ctx.name, namespace: ctx.namespace, labels: { ...ctx.labels }, annotations: { ...ctx.annotations } },
         type: 'Opaque',
         data: { 'access-key': b64(ctx.entry.accessKeyId!), 'secret-key': ctx.entry.plainSecretAccessKey!.revealBytes().toString('base64') },

@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
-import { SealedSecret } from '../../../imports/bitnami.com.js';
+import { SealedSecret, type SealedSecretProps } from '../../../imports/bitnami.com.js';
+import { jsonObject } from '../json-object.js';
 import { sealingScopeAnnotations, type SealingScopeName } from '../../core/sealing-scope.js';
 import { sortKeys, type DeliveryKind, type StagingRenderContext, type TargetRenderContext } from './delivery-kind.js';
 
@@ -43,7 +44,7 @@ export function sealedDelivery(scope: SealingScopeName): DeliveryKind {
       }
       const { namespace, secretName: name } = ctx.target;
       const annotations = { ...ctx.annotations, ...sealingScopeAnnotations(scope) };
-      new SealedSecret(parent, 'Resource', {
+      jsonObject<SealedSecretProps>(parent, 'Resource', SealedSecret.GVK, {
         metadata: { name, namespace, labels: { ...ctx.labels }, annotations },
         spec: {
           encryptedData: sortKeys(encryptedData),
@@ -58,7 +59,7 @@ export function sealedDelivery(scope: SealingScopeName): DeliveryKind {
     renderStaging(parent: Construct, ctx: StagingRenderContext) {
       const s = ctx.entry.staging.sealed!;
       const metadata = { name: ctx.name, namespace: ctx.namespace, labels: { ...ctx.labels }, annotations: { ...ctx.annotations } };
-      new SealedSecret(parent, 'staging', {
+      jsonObject<SealedSecretProps>(parent, 'staging', SealedSecret.GVK, {
         metadata,
         spec: { encryptedData: { 'access-key': s.accessKeyId, 'secret-key': s.secretAccessKey }, template: { type: 'Opaque', metadata } },
       });

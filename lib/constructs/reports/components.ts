@@ -71,8 +71,10 @@ function componentYaml(credOf: Map<ConsumerBinding, string>, bindings: ConsumerB
 /** Strings the YAML 1.2 core schema reads back as themselves, written plain by `yaml.stringify`. */
 const PLAIN = /^[A-Za-z][A-Za-z0-9._/-]*$/;
 const RESERVED = /^(?:true|false|null|y|n|yes|no|on|off)$/i;
+/** Hex with a letter other than e (a checksum): never an int or a float in YAML 1.2, written plain. */
+const HEX_WORD = /^(?=[0-9a-f]*[a-df])[0-9a-f]+$/;
 
 /** A scalar as `yaml.stringify` writes it as a block-map value (the library decides anything not obviously plain). */
 function scalar(s: string): string {
-  return PLAIN.test(s) && !RESERVED.test(s) ? s : stringify({ k: s }, { lineWidth: 0 }).slice(3, -1);
+  return (PLAIN.test(s) && !RESERVED.test(s)) || HEX_WORD.test(s) ? s : stringify({ k: s }, { lineWidth: 0 }).slice(3, -1);
 }

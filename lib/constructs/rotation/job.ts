@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { ADMIN_MOUNT_PATH, PLAN_MOUNT_PATH, STAGING_MOUNT_PATH } from '../../core/plan.js';
@@ -149,40 +150,23 @@ export function podTemplateHash(template: unknown): string {
   return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, JOB_HASH_LENGTH);
 }
 
-/** Renders one rotation Job; returns it and its name. */
-export function renderRotationJob(scope: Construct, j: RotationJobInput): { job: k8s.KubeJob; name: string } {
+/**
+ * Renders one rotation Job; returns it and its name. An ApiObject of the plain JSON template (the
+ * JSON that was hashed) rather than a KubeJob: the L1 class would wrap every Quantity and convert
+ * the whole template back to the same JSON, the largest share of the Jobs' synthesis time.
+ */
+export function renderRotationJob(scope: Construct, j: RotationJobInput): { job: ApiObject; name: string } {
   const template = rotationPodTemplate(j);
   const name = jobName(j.credential, j.generation, j.step, j.attempt, podTemplateHash(template));
-  const job = new k8s.KubeJob(scope, j.step, {
+  const job = new ApiObject(scope, j.step, {
+    ...k8s.KubeJob.GVK,
     metadata: { name, namespace: j.namespace, labels: { ...j.labels, ...ROTATOR_POD_LABELS, 'rekey.dev/step': j.step }, annotations: { ...j.annotations } },
     spec: {
       backoffLimit: j.settings.backoffLimit,
       activeDeadlineSeconds: j.activeDeadlineSeconds,
       // no ttlSecondsAfterFinished: GitOps would re-create (and re-run) a TTL-deleted Job
-      template: toL1(template),
+      template,
     },
   });
   return { job, name };
-}
-
-/** The plain JSON template as L1 props (Quantity fields need wrapping, or they vanish). */
-function toL1(template: Record<string, unknown>): k8s.PodTemplateSpec {
-  const q = (r: Record<string, string>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k8s.Quantity.fromString(v)]));
-  const fixContainer = (c: Record<string, unknown>) => {
-    const r = c.resources as { requests: Record<string, string>; limits: Record<string, string> };
-    return { ...c, resources: { requests: q(r.requests), limits: q(r.limits) } };
-  };
-  const spec = template.spec as Record<string, unknown>;
-  const volumes = (spec.volumes as Record<string, unknown>[]).map((v) =>
-    v.emptyDir ? { ...v, emptyDir: { sizeLimit: k8s.Quantity.fromString((v.emptyDir as { sizeLimit: string }).sizeLimit) } } : v,
-  );
-  return {
-    metadata: template.metadata as k8s.ObjectMeta,
-    spec: {
-      ...spec,
-      ...(spec.initContainers ? { initContainers: (spec.initContainers as Record<string, unknown>[]).map(fixContainer) } : {}),
-      containers: (spec.containers as Record<string, unknown>[]).map(fixContainer),
-      volumes,
-    } as unknown as k8s.PodSpec,
-  };
 }

@@ -1,5 +1,6 @@
 import type { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
+import { jsonObject } from '../json-object.js';
 import { Construct } from 'constructs';
 import { CONSUMER_API_VERSIONS, type PlanConsumerKind } from '../../core/plan.js';
 import type { RefreshTarget } from '../deliveries/delivery-kind.js';
@@ -117,13 +118,13 @@ export function consumerNamespaceRules(r: RbacInput, namespace: string): k8s.Pol
 export function renderRbac(scope: Construct, r: RbacInput): ApiObject[] {
   const out: ApiObject[] = [];
   const name = r.serviceAccount;
-  out.push(new k8s.KubeServiceAccount(scope, 'service-account', {
+  out.push(jsonObject<k8s.KubeServiceAccountProps>(scope, 'service-account', k8s.KubeServiceAccount.GVK, {
     metadata: { name, namespace: r.rotatorNamespace, labels: { ...r.labels } },
     automountServiceAccountToken: false,
   }));
   const role = (id: Construct, namespace: string, rules: k8s.PolicyRule[]) => {
-    out.push(new k8s.KubeRole(id, 'role', { metadata: { name, namespace, labels: { ...r.labels } }, rules }));
-    out.push(new k8s.KubeRoleBinding(id, 'binding', {
+    out.push(jsonObject<k8s.KubeRoleProps>(id, 'role', k8s.KubeRole.GVK, { metadata: { name, namespace, labels: { ...r.labels } }, rules }));
+    out.push(jsonObject<k8s.KubeRoleBindingProps>(id, 'binding', k8s.KubeRoleBinding.GVK, {
       metadata: { name, namespace, labels: { ...r.labels } },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name, namespace: r.rotatorNamespace }],

@@ -75,6 +75,7 @@ describe('the component text', () => {
     { kind: 'CronJob', apiVersion: 'batch/v1', name: 'nightly.export-1', sums: { a: '0000000000000000' } },
     { kind: 'Rollout', apiVersion: 'argoproj.io/v1alpha1', name: 'web', sums: { 'on': 'deadbeefdeadbeef', a: '.inf' } },
     { kind: 'DaemonSet', apiVersion: 'apps/v1', name: 'y', sums: { n: '1_000' } },
+    { kind: 'Deployment', apiVersion: 'apps/v1', name: 'hex', sums: { a: '0123456789abcdef', b: '0000000000000e12', on: '99999999999999d9' } },
   ];
   it('GIVEN workloads and checksums YAML could misread WHEN the component is written THEN it is exactly what yaml.stringify writes', () => {
     const credentials = ['a', 'b', 'yes', 'on', 'n'].map((name) => ({
