@@ -72,43 +72,8 @@ export { Ledger, type LedgerEntry, type LedgerTarget, type SealedMaterial } from
 export { seal, SealingCertificate, type SealOptions, type SealingCertificateOptions } from './project/seal.js';
 export { drawKeyPair, type RandomSource } from './project/keygen.js';
 
-// providers: the clients the rotation Jobs use
+// providers: the provider contract's types and error codes. The clients the rotation Jobs use
+// (MinIO/RustFS, Ceph RGW, AWS IAM, S3 verification) are in `cdk8s-rekey/providers`, so an app
+// that only renders does not load the AWS SDK.
 export type * from './providers/provider.js';
 export { PROVIDER_ERROR_CODES, isProviderError } from './providers/provider.js';
-export * as madmin from './providers/minio/madmin.js';
-export { MadminAlgorithm, MadminCryptoError, MadminCipher, type EncryptDataOptions, type MadminCipherOptions } from './providers/minio/madmin.js';
-export {
-  MinioAdminClient,
-  MINIO_ADMIN_PREFIX,
-  type MinioAdminClientProps,
-  type MinioUserInfo,
-  type MinioServiceAccountInfo,
-  type AdminHttpRequest,
-  type AdminHttpResponse,
-  type AdminTransport,
-  type CallContext,
-} from './providers/minio/client.js';
-export { RgwAdminClient, RGW_UNSUPPORTED, type RgwAdminClientProps, type RgwUser, type RgwCreateUserOptions } from './providers/ceph-rgw/client.js';
-export {
-  AwsIamClient,
-  AWS_IAM_MAX_KEYS_PER_USER,
-  AWS_IAM_DEFAULT_ENDPOINT,
-  alternateUser,
-  alternatingUserNames,
-  type AwsIamClientProps,
-  type AwsIamConnection,
-} from './providers/aws-iam/client.js';
-export {
-  verifyAccepted,
-  verifyRejected,
-  observeKey,
-  classify,
-  DEFAULT_REJECTION_CODES,
-  S3ClientPool,
-  rejectionCodesFor,
-  type VerifyRejectedOptions,
-  type VerifyConnection,
-  type VerifyOptions,
-  type VerifyResult,
-  type Observation,
-} from './providers/s3/verify.js';

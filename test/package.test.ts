@@ -50,10 +50,24 @@ describe('the built package', () => {
   it('is importable from plain Node by its name (package.json exports → build/)', () => {
     const out = execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', "const m = await import('cdk8s-rekey'); console.log([typeof m.seal, typeof m.Credential, typeof m.madmin?.encryptData, typeof m.RekeyChart, typeof m.RekeyApp].join(','))"],
+      ['--input-type=module', '-e', "const m = await import('cdk8s-rekey'); console.log([typeof m.seal, typeof m.Credential, typeof m.RekeyChart, typeof m.RekeyApp].join(','))"],
       { encoding: 'utf8' },
     );
-    expect(out.trim()).toBe('function,function,function,function,function');
+    expect(out.trim()).toBe('function,function,function,function');
+  });
+
+  it('keeps the provider clients in cdk8s-rekey/providers: an app that only renders never loads the AWS SDK', () => {
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "const main = await import('cdk8s-rekey');",
+      // what the main entry point loaded, by the package folders of the files node opened for it
+      "const loaded = (mod) => Object.keys(createRequire(import.meta.url)('module')._cache ?? {}).some((f) => f.includes(`/node_modules/${mod}/`));",
+      "const before = ['@aws-sdk', '@smithy'].filter(loaded);",
+      "const p = await import('cdk8s-rekey/providers');",
+      "console.log(JSON.stringify({ before, main: [typeof main.MinioAdminClient, typeof main.madmin], providers: [typeof p.MinioAdminClient, typeof p.RgwAdminClient, typeof p.AwsIamClient, typeof p.verifyRejected, typeof p.madmin?.encryptData], after: ['@aws-sdk', '@smithy'].filter(loaded) }));",
+    ].join('\n');
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as Record<string, string[]>;
+    expect(out).toEqual({ before: [], main: ['undefined', 'undefined'], providers: ['function', 'function', 'function', 'function', 'function'], after: ['@aws-sdk', '@smithy'] });
   });
 
   it('exports the public API only: no CLI internals, test helpers, file plumbing or error formatters', () => {
