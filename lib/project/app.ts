@@ -101,14 +101,18 @@ export class RekeyApp extends App {
           if (ApiObject.isApiObject(o) && Chart.of(o) === chart) staged.push({ stage: stageOf(o), object: o.toJson() as Record<string, unknown> });
         }
       }
-      for (const [rel, content] of stageFolders(staged, (docs) => Yaml.stringify(...docs))) write(rel, content);
+      const names = rekeyCharts.flatMap((c) => c.credentials.map((cred) => cred.name));
+      // each stage's objects framed per credential, like the chart file of argocd mode
+      for (const [rel, content] of stageFolders(staged, (docs) => markCredentialDocs(docs.map((d) => Yaml.stringify(d)), names))) write(rel, content);
       if (tools[0] === 'plain') {
-        const previous = rekeyCharts.flatMap((chart) =>
-          chart.credentials
-            .filter((c) => (c.entry?.generation ?? 0) > 1)
-            .map((c) => `kubectl -n ${chart.rotatorNamespace} delete job -l rekey.dev/credential=${c.name},rekey.dev/generation=${c.entry!.generation - 1}`),
+        const previous = new Map(
+          rekeyCharts.flatMap((chart) =>
+            chart.credentials
+              .filter((c) => (c.entry?.generation ?? 0) > 1)
+              .map((c) => [c.name, `kubectl -n ${chart.rotatorNamespace} delete job -l rekey.dev/credential=${c.name},rekey.dev/generation=${c.entry!.generation - 1}`] as const),
+          ),
         );
-        write('README.md', plainReadme(staged, previous.sort()));
+        write('README.md', plainReadme(staged, names, previous));
       }
     } else if (this.yamlOutputType === YamlOutputType.FILE_PER_CHART && !this.hasInferredChartDependencies()) {
       // What cdk8s's own synth writes for FILE_PER_CHART (`chart.toJson()` validates the app and
@@ -192,7 +196,9 @@ function markCredentialDocs(docs: readonly string[], names: readonly string[]): 
       placeholdersBefore(order.get(c)!);
       next = order.get(c)! + 1;
       open = c;
-      out.push(`${i > 0 ? '---\n' : ''}# --- credential ${c} ---\n`, doc);
+      // every credential's section starts with its own document marker, even at the top of the file:
+      // whatever order branches fill placeholders in, the merged file is what a fresh render writes
+      out.push(`---\n# --- credential ${c} ---\n`, doc);
       return;
     }
     if (c === undefined && next < names.length && i > 0) placeholdersBefore(names.length);

@@ -46,7 +46,8 @@ describe.each(['argocd', 'flux', 'plain'] as const)('gitops %s', (tool) => {
     if (tool === 'argocd') {
       expect(layout).toEqual(['ACCESS.md', 'argocd/application.yaml', 'components/jobs/kustomization.yaml', 'components/web/kustomization.yaml', 'rekey.k8s.yaml']);
     } else {
-      const stages = STAGES.flatMap((s) => [`stages/${s}/kustomization.yaml`, ...(s === '6-workloads' || s === '3-push' ? [] : [`stages/${s}/manifests.yaml`])]);
+      // every stage has its manifests.yaml: credentials with nothing in a stage keep a placeholder frame there
+      const stages = STAGES.flatMap((s) => [`stages/${s}/kustomization.yaml`, `stages/${s}/manifests.yaml`]);
       expect(layout).toEqual([
         'ACCESS.md',
         ...(tool === 'plain' ? ['README.md'] : []),
@@ -122,20 +123,24 @@ describe('flux stages', () => {
 describe('plain README', () => {
   it('lists the exact apply-and-wait order', () => {
     const readme = readFileSync(join(render('plain'), 'README.md'), 'utf8');
-    const cmds = readme.split('\n').filter((l) => l.startsWith('kubectl')).map((l) => l.replace(/-[0-9a-f]{8}$/, '-<hash>'));
-    expect(cmds).toEqual([
-      'kubectl apply --server-side -k dist/stages/1-rotator',
-      `kubectl wait -n rekey-system --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/rekey-uploads-g2-staging`,
-      'kubectl apply --server-side -k dist/stages/2-activate',
-      'kubectl wait -n rekey-system --for=condition=complete --timeout=1020s job/rekey-uploads-g2-activate-<hash>',
-      'kubectl apply --server-side -k dist/stages/4-targets',
-      `kubectl wait -n web --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/uploads-s3`,
-      `kubectl wait -n jobs --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/uploads-s3`,
-      'kubectl apply --server-side -k dist/stages/5-deliver',
-      'kubectl wait -n rekey-system --for=condition=complete --timeout=1200s job/rekey-uploads-g2-deliver-<hash>',
-      'kubectl apply --server-side -k dist/stages/7-retire',
-      'kubectl wait -n rekey-system --for=condition=complete --timeout=4530s job/rekey-uploads-g2-retire-<hash>',
-      'kubectl -n rekey-system delete job -l rekey.dev/credential=uploads,rekey.dev/generation=1',
+    const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/-[0-9a-f]{8}$/gm, '-<hash>').trimEnd().split('\n'));
+    const apply = (stage: string) => `[ -z "$(kubectl kustomize dist/stages/${stage})" ] || kubectl apply --server-side -k dist/stages/${stage}`;
+    // every stage: the same apply line (skipped when its folder builds to nothing), then each credential's waits under its own line
+    expect(blocks).toEqual([
+      [apply('1-rotator'), '# credential uploads', `kubectl wait -n rekey-system --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/rekey-uploads-g2-staging`, '# credential reports'],
+      [apply('2-activate'), '# credential uploads', 'kubectl wait -n rekey-system --for=condition=complete --timeout=1020s job/rekey-uploads-g2-activate-<hash>', '# credential reports'],
+      [apply('3-push'), '# credential uploads', '# credential reports'],
+      [
+        apply('4-targets'),
+        '# credential uploads',
+        `kubectl wait -n web --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/uploads-s3`,
+        `kubectl wait -n jobs --for=jsonpath='{.status.conditions[?(@.type=="Synced")].status}'=True --timeout=5m sealedsecret/uploads-s3`,
+        '# credential reports',
+      ],
+      [apply('5-deliver'), '# credential uploads', 'kubectl wait -n rekey-system --for=condition=complete --timeout=1200s job/rekey-uploads-g2-deliver-<hash>', '# credential reports'],
+      [apply('6-workloads'), '# credential uploads', '# credential reports'],
+      [apply('7-retire'), '# credential uploads', 'kubectl wait -n rekey-system --for=condition=complete --timeout=4530s job/rekey-uploads-g2-retire-<hash>', '# credential reports'],
+      ['# credential uploads', 'kubectl -n rekey-system delete job -l rekey.dev/credential=uploads,rekey.dev/generation=1', '# credential reports', '# nothing to clean up'],
     ]);
   });
 });
@@ -160,8 +165,8 @@ function exampleProject(tool: Tool): string {
 describe('one rotation of the example', () => {
   const changed: Record<Tool, string[]> = {
     argocd: ['ACCESS.md', 'components/airflow/kustomization.yaml', 'rekey.k8s.yaml'],
-    flux: ['ACCESS.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/4-targets/manifests.yaml', 'stages/5-deliver/manifests.yaml', 'stages/7-retire/kustomization.yaml', 'stages/7-retire/manifests.yaml'],
-    plain: ['ACCESS.md', 'README.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/4-targets/manifests.yaml', 'stages/5-deliver/manifests.yaml', 'stages/7-retire/kustomization.yaml', 'stages/7-retire/manifests.yaml'],
+    flux: ['ACCESS.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/4-targets/manifests.yaml', 'stages/5-deliver/manifests.yaml', 'stages/7-retire/manifests.yaml'],
+    plain: ['ACCESS.md', 'README.md', 'components/airflow/kustomization.yaml', 'stages/1-rotator/manifests.yaml', 'stages/2-activate/manifests.yaml', 'stages/4-targets/manifests.yaml', 'stages/5-deliver/manifests.yaml', 'stages/7-retire/manifests.yaml'],
   };
   it.each(['argocd', 'flux', 'plain'] as const)('%s: changes exactly the expected files', async (tool) => {
     const dir = exampleProject(tool);

@@ -173,3 +173,42 @@ describe('two pull requests that each rotate a different credential for the firs
     expect(await cli(dir2, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
   });
 });
+
+describe.each(['flux', 'plain'] as const)('gitops %s: two rotation pull requests of different credentials (stage folders)', (tool) => {
+  const GITOPS = { flux: 'gitops: { tool: flux, flux: { sourceName: platform } }\n', plain: 'gitops: { tool: plain }\n' }[tool];
+  let dir3: string;
+  beforeAll(async () => {
+    // GIVEN main (stage folders instead of one file) with both credentials rotated once
+    dir3 = tempProject(readFileSync(join(process.cwd(), 'test/fixtures/project/rekey.yaml'), 'utf8') + GITOPS);
+    git(dir3, 'init', '-q', '-b', 'main');
+    expect((await cli(dir3, ['rotate', 'uploads', 'reports'], NOW)).code).toBe(0);
+    git(dir3, 'add', '-A');
+    git(dir3, 'commit', '-q', '-m', 'main');
+    for (const credential of ['uploads', 'reports']) {
+      git(dir3, 'checkout', '-q', '-b', `stages-${credential}`, 'main');
+      expect((await cli(dir3, ['rotate', credential], new Date('2026-11-20T10:00:00.000Z'))).code).toBe(0);
+      git(dir3, 'add', '-A');
+      git(dir3, 'commit', '-q', '-m', `rotate ${credential}`);
+    }
+  }, 60_000);
+  afterAll(() => removeProject(dir3));
+
+  it.each([
+    ['stages-uploads', 'stages-reports'],
+    ['stages-reports', 'stages-uploads'],
+  ])('merge %s then %s: no file conflicts, and rekey check passes as merged', async (first, second) => {
+    git(dir3, 'checkout', '-q', '-f', 'main');
+    git(dir3, 'reset', '-q', '--hard', 'main');
+    git(dir3, 'clean', '-q', '-fdx');
+    git(dir3, 'checkout', '-q', '-B', `merge-${first}`);
+    expect(merge(dir3, first)).toEqual([]);
+    const conflicted = merge(dir3, second);
+    const hunk = (p: string) => {
+      const lines = readFileSync(join(dir3, p), 'utf8').split('\n');
+      const s = lines.findIndex((l) => l.startsWith('<<<<<<< '));
+      return lines.slice(s, s + 6).map((l) => (l.length > 60 ? l.slice(0, 60) + '…' : l)).join(' ⏎ ');
+    };
+    expect(conflicted.map((p) => `${p}: ${hunk(p)}`)).toEqual([]);
+    expect(await cli(dir3, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
+  });
+});
