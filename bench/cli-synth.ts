@@ -15,6 +15,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { spec } from './fixtures.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,27 +25,6 @@ const ROUNDS = arg('rounds', 3);
 const N = arg('n', 1000);
 const ROOT = process.cwd();
 const BIN = resolve('bin/rekey.js');
-
-function spec(n: number): unknown {
-  return {
-    apiVersion: 'rekey.dev/v1alpha1',
-    kind: 'RekeyConfig',
-    sealing: { certificate: 'cert.pem', fingerprint: 'SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g' },
-    rotator: { apiServer: { cidr: '10.0.0.1/32' } },
-    providers: [{ name: 'rustfs', kind: 'rustfs', endpoint: 'http://rustfs.storage.svc:9000', namespace: 'storage', podSelector: { app: 'rustfs' }, adminCredential: { secretName: 'admin' } }],
-    credentials: Array.from({ length: n }, (_, i) => ({
-      name: `cred-${i}`,
-      provider: 'rustfs',
-      identity: { kind: 'serviceAccount', name: `user-${i}` },
-      aliases: ['generic', 'rustfs', 'aws'],
-      extraKeys: { endpoint: 'http://rustfs.storage.svc:9000' },
-      delivery: { kind: 'sealed' },
-      targets: [{ namespace: `ns-${i % 50}`, secretName: `cred-${i}-s3` }],
-      consumers: Array.from({ length: 5 }, (_, j) => ({ kind: j === 4 ? 'StatefulSet' : 'Deployment', name: `app-${i}-${j}`, namespace: `ns-${i % 50}`, envFrom: {} })),
-      rotationPolicy: { mode: 'TimeBased', intervalDays: 30 },
-    })),
-  };
-}
 
 interface Timing {
   readonly wallMs: number;

@@ -37,10 +37,22 @@
  * (the comparison is between the kubelet's `startedAt` and the rotator's observation time).
  */
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import type { PlanCsi } from '../core/plan.js';
+import type { PlanCsi, PlanTarget } from '../core/plan.js';
 
 /** The Secrets Store CSI driver's name in `volumes[].csi.driver`. */
 export const CSI_DRIVER = 'secrets-store.csi.k8s.io';
+
+/**
+ * True when target `t` is CSI-synced and its Secret is absent (`secret` undefined) while no live
+ * pod mounts the volume (`mounted`, asked only then; by default not asked: the caller treats an
+ * absent synced Secret as unmounted). The driver keeps a synced Secret only while some pod mounts
+ * the volume: none does, so no pod can read a key from it, and a pod mounting later reads the
+ * store (pushed in an earlier wave). Such a target counts as delivered (deliver) and as holding a
+ * newer key (retire); retire judges the pods that mount it later.
+ */
+export function unmountedCsiTarget(secret: object | undefined, t: PlanTarget, mounted: (t: PlanTarget) => boolean = () => false): t is PlanTarget & { readonly csi: PlanCsi } {
+  return secret === undefined && t.csi !== null && !mounted(t);
+}
 
 export type Reference = 'env' | 'file';
 

@@ -19,7 +19,7 @@ import { verifyRejected } from '../providers/s3/verify.js';
 import type { StepContext } from './context.js';
 import { rotationError } from './errors.js';
 import { backoff, iso, realSleep } from './clock.js';
-import { controllerOf, isFinished, isReady, isTerminating, judge, judgeCsi, ordinal, referenceOf, type Reference, type Verdict } from './evidence.js';
+import { controllerOf, isFinished, isReady, isTerminating, judge, judgeCsi, ordinal, referenceOf, unmountedCsiTarget, type Reference, type Verdict } from './evidence.js';
 import { describeKubeError, isNotFound, isTooManyRequests, isTransient } from './kube/api.js';
 import { readRecord, updateRecord, type GenerationRecord, type PodEvidence } from './kube/record.js';
 import { heldKey, heldPair, lacksPair } from './kube/secrets.js';
@@ -88,8 +88,7 @@ export async function retireKey(ctx: StepContext, job: RetireJob): Promise<Gener
       const lacks = held ? lacksPair(held, (id) => job.newerKeyIds.has(id)) : 'absent';
       if (lacks === null) {
         if (!firstSeen.has(tkey(t))) fresh[tkey(t)] = iso(ctx.now());
-      } else if (secret === undefined && t.csi !== null && !csiMounted(t)) {
-        // a CSI-synced Secret exists only while a pod mounts the volume: no mount, no holder; a pod mounting later reads the store
+      } else if (unmountedCsiTarget(secret, t, csiMounted)) {
         if (!firstSeen.has(tkey(t))) fresh[tkey(t)] = iso(ctx.now());
       } else {
         blocked ??= `Secret ${tkey(t)} ${lacks}`;

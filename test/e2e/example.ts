@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import { kustomizeBuild, parseManifests } from '../support/validate.js';
-import type { Manifest } from './harness.js';
+import { workload, type Manifest } from './harness.js';
 import type { E2EProvider } from './providers.js';
 
 export const EXAMPLE_CREDENTIALS = ['ilum-platform', 'ingest', 'pipeline', 'serving-reader'] as const;
@@ -100,29 +100,14 @@ export function copyExample(p: ExampleProviders): string {
 function helmBases(): Record<'airflow' | 'trino', Manifest[]> {
   const envFrom = (secret: string) => ({ envFrom: [{ secretRef: { name: secret } }] });
   const env = (secret: string, keys: string[]) => ({ env: keys.map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secret, key: k } } })) });
-  const deployment = (ns: string, name: string, replicas: number, container: Record<string, unknown>): Manifest => ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'Helm' } },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: `${name}:1`, ...container }] } } },
-  });
+  const helm = (kind: 'Deployment' | 'StatefulSet', ns: string, name: string, replicas: number, container: Record<string, unknown>): Manifest =>
+    workload(kind, ns, name, replicas, { name: 'main', image: `${name}:1`, ...container }, { labels: { 'app.kubernetes.io/managed-by': 'Helm' } });
   return {
-    airflow: [deployment('airflow', 'airflow-worker', 2, envFrom('ingest-s3')), deployment('airflow', 'airflow-scheduler', 1, env('ingest-s3', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']))],
+    airflow: [helm('Deployment', 'airflow', 'airflow-worker', 2, envFrom('ingest-s3')), helm('Deployment', 'airflow', 'airflow-scheduler', 1, env('ingest-s3', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']))],
     trino: [
-      deployment('trino', 'trino-coordinator', 1, envFrom('trino-s3')),
-      deployment('trino', 'trino-worker', 2, envFrom('trino-s3')),
-      {
-        apiVersion: 'apps/v1',
-        kind: 'StatefulSet',
-        metadata: { name: 'trino-cache', namespace: 'trino', labels: { 'app.kubernetes.io/managed-by': 'Helm' } },
-        spec: {
-          replicas: 3,
-          serviceName: 'trino-cache',
-          updateStrategy: { type: 'OnDelete' },
-          selector: { matchLabels: { app: 'trino-cache' } },
-          template: { metadata: { labels: { app: 'trino-cache' } }, spec: { containers: [{ name: 'main', image: 'trino-cache:1', ...env('trino-s3', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) }] } },
-        },
-      },
+      helm('Deployment', 'trino', 'trino-coordinator', 1, envFrom('trino-s3')),
+      helm('Deployment', 'trino', 'trino-worker', 2, envFrom('trino-s3')),
+      helm('StatefulSet', 'trino', 'trino-cache', 3, env('trino-s3', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'])),
     ],
   };
 }

@@ -444,16 +444,36 @@ export function workloadHealthy(w: KubeObject): boolean {
   return st.updateRevision === st.currentRevision;
 }
 
+/**
+ * A workload `namespace/name` of `replicas` pods labelled app=<name>, each running `container`
+ * alone: a Deployment, or a StatefulSet (service <name>, OnDelete updates). `labels` are the
+ * workload's, `podAnnotations` the pod template's (each left out when not given).
+ */
+export function workload(
+  kind: 'Deployment' | 'StatefulSet',
+  namespace: string,
+  name: string,
+  replicas: number,
+  container: Record<string, unknown>,
+  o: { labels?: Record<string, string>; podAnnotations?: Record<string, string> } = {},
+): Manifest {
+  return {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace, ...(o.labels ? { labels: o.labels } : {}) },
+    spec: {
+      replicas,
+      ...(kind === 'StatefulSet' ? { serviceName: name, updateStrategy: { type: 'OnDelete' } } : {}),
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name }, ...(o.podAnnotations ? { annotations: o.podAnnotations } : {}) }, spec: { containers: [container] } },
+    },
+  };
+}
+
 /** The consumers the other app renders (created by the test), reading the target Secret through envFrom. */
 export function consumers(annotations: Record<string, string>): Manifest[] {
-  const template = (app: string) => ({
-    metadata: { labels: { app }, annotations },
-    spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: TARGET } }] }] },
-  });
-  return [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: APP_NS }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: template('web') } },
-    { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: APP_NS }, spec: { replicas: 3, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, updateStrategy: { type: 'OnDelete' }, template: template('db') } },
-  ];
+  const app = () => ({ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: TARGET } }] });
+  return [workload('Deployment', APP_NS, 'web', 2, app(), { podAnnotations: annotations }), workload('StatefulSet', APP_NS, 'db', 3, app(), { podAnnotations: annotations })];
 }
 
 // ---------------------------------------------------------------- RBAC

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { RgwAdminClient } from '../../lib/providers/ceph-rgw/client.js';
 import type { IdentitySpec } from '../../lib/providers/provider.js';
-import { ensureRgw, rgwDescribeMode, type RgwTestCluster } from '../support/rgw.js';
-import { deliverSecret, deployment, pairOf, plan, record, setChecksum, setKeyPrefix, stage, startHarness, stalePodsHoldingOldKey, step, type Harness } from './harness.js';
+import { rgwDescribeMode, type RgwTestCluster } from '../support/rgw.js';
+import { startRgwHarness, stopRgwHarness } from '../support/rgw-harness.js';
+import { deliverSecret, deployment, pairOf, plan, record, setChecksum, stage, stalePodsHoldingOldKey, step, type Harness } from './harness.js';
 
 const mode = rgwDescribeMode('test/rotator/alternating.test.ts (real radosgw)');
 const describeRgw = mode === 'run' ? describe : describe.skip;
@@ -25,19 +26,10 @@ describeRgw('alternatingUsers: two rotations through the rotator against a real 
   const identity: IdentitySpec = { kind: 'alternatingUsers', name: base, users: [userA, userB] };
 
   beforeAll(async () => {
-    cluster = await ensureRgw();
-    setKeyPrefix(`RA${run}`);
-    h = await startHarness();
-    admin = new RgwAdminClient({ endpoint: cluster.endpoint, admin: cluster.admin });
-    h.files.set('/etc/rekey/admin/access-key', Buffer.from(cluster.admin.accessKeyId));
-    h.files.set('/etc/rekey/admin/secret-key', cluster.admin.secretAccessKey.revealBytes());
+    ({ cluster, h, admin } = await startRgwHarness(`RA${run}`));
   }, 240_000);
 
-  afterAll(async () => {
-    setKeyPrefix('FAKEKEY');
-    admin?.close();
-    await h?.close();
-  });
+  afterAll(() => stopRgwHarness({ h, admin }));
 
   /** `user: [keys]` for both users (a suspended user's keys included). */
   async function holders(): Promise<Record<string, string[]>> {

@@ -6,18 +6,26 @@
  * rotation goes on. Every run must end in the same state: old key deleted and proven rejected, new
  * key active, record retired. Throughout, a monitor checks the invariants: never zero valid keys,
  * and the old key never revoked while a consumer pod that started with it is alive.
+ *
+ * The re-run loop (`faultedRuns`), the table row (`rowOf`) and `label` serve the provider-drawn
+ * scenario (provider-drawn-faults.test.ts) too.
  */
 import { appendFileSync } from 'node:fs';
 import type { FaultRule } from '../support/kube/index.js';
+import type { RotationPlanInput } from '../../lib/core/plan.js';
 import {
   deliverSecret, deployment, keyActive, minioAdmin, onDeleteSts, pairOf, plan, record, setChecksum, stage, startHarness, stalePodsHoldingOldKey, step, type Harness,
 } from './harness.js';
 import type { StepName } from '../../lib/rotator/context.js';
 
-export type Fault =
-  | { readonly kind: 'crash'; readonly point: string }
-  | { readonly kind: 'kube'; readonly label: string; readonly step: StepName; readonly rule: FaultRule }
-  | { readonly kind: 'minio'; readonly label: string; readonly step: StepName; readonly call: string };
+/** The Job's process dies at a step boundary point (once). */
+export interface CrashFault { readonly kind: 'crash'; readonly point: string }
+/** The fake API server applies `rule` during one step. */
+export interface KubeFault { readonly kind: 'kube'; readonly label: string; readonly step: StepName; readonly rule: FaultRule }
+/** The provider's fake (`kind`) injects a fault during one step; what, the scenario says. */
+export interface ProviderFault<K extends 'minio' | 'iam'> { readonly kind: K; readonly label: string; readonly step: StepName }
+
+export type Fault = CrashFault | KubeFault | (ProviderFault<'minio'> & { readonly call: string });
 
 export const CRASH_POINTS = [
   'kube:lease:before', 'kube:lease:after',
@@ -69,6 +77,50 @@ export function noteRow(row: Row): void {
   if (out) appendFileSync(out, `${row.fault} | ${row.hit ? 'yes' : 'no'} | ${row.failedRuns} | ${row.outcome}\n`);
 }
 
+/** The failed runs so far, whether the fault was hit, and the step runner (see `faultedRuns`). */
+export interface FaultedRuns {
+  hit: boolean;
+  failedRuns: number;
+  untilDone(name: StepName): Promise<void>;
+}
+
+/**
+ * Runs steps of plan `p` under `fault`: each step is re-run (by a new pod: another Lease holder)
+ * until it exits 0, at most 4 runs. A crash fault throws once at its boundary point (`hit` then
+ * true); a kube fault's rule is added, then `inject(name)` arms the provider's fault, before the
+ * first run of each step.
+ */
+export function faultedRuns(h: Harness, p: RotationPlanInput, fault: CrashFault | KubeFault | ProviderFault<'minio' | 'iam'>, inject: (name: StepName) => void): FaultedRuns {
+  let pod = 0;
+  const boundary = (point: string) => {
+    if (fault.kind === 'crash' && !runs.hit && point === fault.point) {
+      runs.hit = true;
+      throw new Error(`crash injected at ${point}`);
+    }
+  };
+  const runs: FaultedRuns = {
+    hit: false,
+    failedRuns: 0,
+    async untilDone(name) {
+      if (fault.kind === 'kube' && fault.step === name) h.kube.faults.add(fault.rule);
+      inject(name);
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const code = await step(h, name, p, { holder: `rotator-${name}-pod-${pod++}`, boundary });
+        if (code === 0) return;
+        runs.failedRuns++;
+      }
+      throw new Error(`${name} did not converge after 4 runs: ${h.logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
+    },
+  };
+  return runs;
+}
+
+/** The table row of a scenario: converged when no end-state check failed (`end`: the failed ones) and no invariant was violated. */
+export function rowOf(fault: CrashFault | KubeFault | ProviderFault<'minio' | 'iam'>, runs: FaultedRuns, end: readonly string[], violations: readonly string[]): Row {
+  const bad = [...new Set(violations)];
+  return { fault: label(fault), hit: runs.hit, failedRuns: runs.failedRuns, outcome: end.length === 0 && bad.length === 0 ? 'converged, invariants held' : `FAILED: ${[...end, ...bad].join('; ')}` };
+}
+
 export async function scenario(fault: Fault): Promise<Row> {
   const h: Harness = await startHarness();
   const violations: string[] = [];
@@ -95,38 +147,20 @@ export async function scenario(fault: Fault): Promise<Row> {
 
     const p = plan(h, 2, { overlapSeconds: 10, deadlines: { activateSeconds: 900, deliverSeconds: 900, retireSeconds: 1800, verifySeconds: 300, kubeletRefreshSeconds: 20 } });
     stage(h, 2);
-    let hit = false;
-    let failedRuns = 0;
-    let pod = 0;
-    const boundary = (point: string) => {
-      if (fault.kind === 'crash' && !hit && point === fault.point) {
-        hit = true;
-        throw new Error(`crash injected at ${point}`);
-      }
-    };
-    const runUntilDone = async (name: StepName) => {
-      if (fault.kind === 'kube' && fault.step === name) {
-        h.kube.faults.add(fault.rule);
-      }
+    const runs = faultedRuns(h, p, fault, (name) => {
       if (fault.kind === 'minio' && fault.step === name) h.minio.loseReplyOf(fault.call);
-      for (let attempt = 0; attempt < 4; attempt++) {
-        const code = await step(h, name, p, { holder: `rotator-${name}-pod-${pod++}`, boundary });
-        if (code === 0) return;
-        failedRuns++;
-      }
-      throw new Error(`${name} did not converge after 4 runs: ${h.logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
-    };
-    await runUntilDone('activate');
+    });
+    await runs.untilDone('activate');
     // a consumer app that syncs too early: its pods restart while the Secret still holds key 1
     setChecksum(h, 'early', 'c2');
     await h.kube.settle();
     deliverSecret(h, 2);
     // without the deliver Job (a GitOps setup that does not wait for it), retire notes the first-seen moment itself
-    if (!(fault.kind === 'crash' && fault.point.includes('first-seen'))) await runUntilDone('deliver');
+    if (!(fault.kind === 'crash' && fault.point.includes('first-seen'))) await runs.untilDone('deliver');
     setChecksum(h, 'api', 'c2');
-    await runUntilDone('retire');
-    if (fault.kind === 'kube') hit = h.kube.requests.some((r) => r.fault !== undefined);
-    if (fault.kind === 'minio') hit = true;
+    await runs.untilDone('retire');
+    if (fault.kind === 'kube') runs.hit = h.kube.requests.some((r) => r.fault !== undefined);
+    if (fault.kind === 'minio') runs.hit = true;
 
     // THEN the same end state
     const rec = record(h, 2) as { phase: string; revoke?: Record<string, string> };
@@ -138,15 +172,14 @@ export async function scenario(fault: Fault): Promise<Row> {
       stalePodsHoldingOldKey(h, pairOf(1).accessKeyId).length === 0 ? '' : 'stale pods alive',
     ].filter(Boolean);
     clearInterval(monitor);
-    const bad = [...new Set(violations)];
-    return { fault: label(fault), hit, failedRuns, outcome: end.length === 0 && bad.length === 0 ? 'converged, invariants held' : `FAILED: ${[...end, ...bad].join('; ')}` };
+    return rowOf(fault, runs, end, violations);
   } finally {
     clearInterval(monitor);
     await h.close();
   }
 }
 
-export function label(f: Fault): string {
+export function label(f: CrashFault | KubeFault | ProviderFault<'minio' | 'iam'>): string {
   return f.kind === 'crash' ? `crash at ${f.point}` : `${f.kind}: ${f.label} (${f.step})`;
 }
 

@@ -8,17 +8,12 @@
  * that the user always has an active key and the old key is never revoked while a pod holds it.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import type { FaultRule } from '../support/kube/index.js';
 import type { IamFault } from '../support/iam-server.js';
-import type { StepName } from '../../lib/rotator/context.js';
-import { printTable, type Row } from './faults-scenario.js';
-import { record, setChecksum, stalePodsHoldingOldKey, step } from './harness.js';
+import { faultedRuns, label, printTable, rowOf, type CrashFault, type KubeFault, type ProviderFault, type Row } from './faults-scenario.js';
+import { record, setChecksum, stalePodsHoldingOldKey } from './harness.js';
 import { applyExternalSecret, applyPushSecret, drawnPlan, secretsOf, stagedKey, startDrawn, targetKey, USER } from './provider-drawn-support.js';
 
-type DrawnFault =
-  | { readonly kind: 'crash'; readonly point: string }
-  | { readonly kind: 'kube'; readonly label: string; readonly step: StepName; readonly rule: FaultRule }
-  | { readonly kind: 'iam'; readonly label: string; readonly step: StepName; readonly fault: IamFault };
+type DrawnFault = CrashFault | KubeFault | (ProviderFault<'iam'> & { readonly fault: IamFault });
 
 const POINTS = [
   'kube:lease:after', 'provider:checkAdmin:before', 'provider:ensureIdentity:after',
@@ -42,8 +37,6 @@ const FAULTS: DrawnFault[] = [
   { kind: 'kube', label: 'ExternalSecret force-sync patch applied, reply lost', step: 'deliver', rule: { verb: 'patch', resource: 'externalsecrets', action: { type: 'applyThenDrop' } } },
 ];
 
-const label = (f: DrawnFault) => (f.kind === 'crash' ? `crash at ${f.point}` : `${f.kind}: ${f.label} (${f.step})`);
-
 async function scenario(fault: DrawnFault): Promise<Row> {
   const d = await startDrawn();
   const { h } = d;
@@ -59,36 +52,20 @@ async function scenario(fault: DrawnFault): Promise<Row> {
   }, 3);
   try {
     const p = drawnPlan(d, 2);
-    let hit = false;
-    let failedRuns = 0;
-    let pod = 0;
-    const boundary = (point: string) => {
-      if (fault.kind === 'crash' && !hit && point === fault.point) {
-        hit = true;
-        throw new Error(`crash injected at ${point}`);
-      }
-    };
-    const runUntilDone = async (name: StepName) => {
-      if (fault.kind === 'kube' && fault.step === name) h.kube.faults.add(fault.rule);
+    const runs = faultedRuns(h, p, fault, (name) => {
       if (fault.kind === 'iam' && fault.step === name) d.iam.injectFault(fault.fault);
-      for (let attempt = 0; attempt < 4; attempt++) {
-        const code = await step(h, name, p, { holder: `rotator-${name}-pod-${pod++}`, boundary });
-        if (code === 0) return;
-        failedRuns++;
-      }
-      throw new Error(`${name} did not converge after 4 runs: ${h.logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
-    };
-    await runUntilDone('activate');
+    });
+    await runs.untilDone('activate');
     // the ExternalSecret refreshes before the push (force-sync needed), then the PushSecret
     applyExternalSecret(d, 2);
     await h.kube.settle();
     applyPushSecret(d, 2);
     await h.kube.settle();
-    await runUntilDone('deliver');
+    await runs.untilDone('deliver');
     setChecksum(h, 'api', 'c2');
-    await runUntilDone('retire');
-    if (fault.kind === 'kube') hit = h.kube.requests.some((r) => r.fault !== undefined);
-    if (fault.kind === 'iam') hit = d.iam.requests.some((r) => r.code === 'ReplyLost' || r.code === 'ServiceFailure');
+    await runs.untilDone('retire');
+    if (fault.kind === 'kube') runs.hit = h.kube.requests.some((r) => r.fault !== undefined);
+    if (fault.kind === 'iam') runs.hit = d.iam.requests.some((r) => r.code === 'ReplyLost' || r.code === 'ServiceFailure');
 
     const rec = record(h, 2) as { phase: string; accessKeyId: string; revoke?: Record<string, string> };
     const keys = d.iam.keysOf(USER);
@@ -101,8 +78,7 @@ async function scenario(fault: DrawnFault): Promise<Row> {
       rec.revoke?.rejectedAfterDelete ? '' : 'no rejection proof',
       secretsOf(d).some((s) => text.includes(s)) ? 'a secret in the log' : '',
     ].filter(Boolean);
-    const bad = [...new Set(violations)];
-    return { fault: label(fault), hit, failedRuns, outcome: end.length === 0 && bad.length === 0 ? 'converged, invariants held' : `FAILED: ${[...end, ...bad].join('; ')}` };
+    return rowOf(fault, runs, end, violations);
   } finally {
     clearInterval(monitor);
     await d.close();

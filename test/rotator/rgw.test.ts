@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { RgwAdminClient } from '../../lib/providers/ceph-rgw/client.js';
-import { ensureRgw, rgwDescribeMode, type RgwTestCluster } from '../support/rgw.js';
-import { deliverSecret, deployment, pairOf, plan, record, setChecksum, setKeyPrefix, stage, startHarness, stalePodsHoldingOldKey, step, type Harness } from './harness.js';
+import { rgwDescribeMode, type RgwTestCluster } from '../support/rgw.js';
+import { startRgwHarness, stopRgwHarness } from '../support/rgw-harness.js';
+import { deliverSecret, deployment, pairOf, plan, record, setChecksum, stage, stalePodsHoldingOldKey, step, type Harness } from './harness.js';
 
 const mode = rgwDescribeMode('test/rotator/rgw.test.ts (real radosgw)');
 const describeRgw = mode === 'run' ? describe : describe.skip;
@@ -20,19 +21,10 @@ describeRgw('rotation end to end against a real radosgw', () => {
   const uid = `rekey-rotator-${run.toLowerCase()}`;
 
   beforeAll(async () => {
-    cluster = await ensureRgw();
-    setKeyPrefix(`RK${run}`);
-    h = await startHarness();
-    admin = new RgwAdminClient({ endpoint: cluster.endpoint, admin: cluster.admin });
-    h.files.set('/etc/rekey/admin/access-key', Buffer.from(cluster.admin.accessKeyId));
-    h.files.set('/etc/rekey/admin/secret-key', cluster.admin.secretAccessKey.revealBytes());
+    ({ cluster, h, admin } = await startRgwHarness(`RK${run}`));
   }, 240_000);
 
-  afterAll(async () => {
-    setKeyPrefix('FAKEKEY');
-    admin?.close();
-    await h?.close();
-  });
+  afterAll(() => stopRgwHarness({ h, admin }));
 
   it('adds the staged pair beside the old key, replaces stale pods, deletes the old key and proves it rejected', async () => {
     // GIVEN user <uid> with key 1 in the target Secret, read by a Deployment

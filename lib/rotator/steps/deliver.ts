@@ -1,6 +1,7 @@
 import type { PlanTarget } from '../../core/plan.js';
 import type { Step, StepContext } from '../context.js';
 import { rotationError } from '../errors.js';
+import { unmountedCsiTarget } from '../evidence.js';
 import { backoff, iso } from '../clock.js';
 import { describeKubeError, isNotFound, MERGE_PATCH } from '../kube/api.js';
 import { readRecord, updateRecord } from '../kube/record.js';
@@ -49,10 +50,7 @@ export const deliver: Step = async (ctx) => {
     for (const [t, w] of watches) {
       const secret = w.get(t.secretName, t.namespace);
       let blocked: string | undefined;
-      if (secret === undefined && t.csi !== null) {
-        // The CSI driver keeps a synced Secret only while some pod mounts the volume: none does, so
-        // no pod can read a key from it, and a pod mounting later reads the store (pushed in an
-        // earlier wave). Counts as delivered; retire judges the pods that mount it later.
+      if (unmountedCsiTarget(secret, t)) {
         if (!unmountedCsi.has(`${t.namespace}/${t.secretName}`)) {
           unmountedCsi.add(`${t.namespace}/${t.secretName}`);
           ctx.logger.log('info', `rotator ${ctx.step} for credential ${plan.credential} generation ${plan.generation}: CSI-synced target Secret ${t.namespace}/${t.secretName} absent (no pod mounts SecretProviderClass ${t.csi.secretProviderClass}): counts as delivered`, { step: ctx.step, credential: plan.credential, generation: plan.generation, target: `${t.namespace}/${t.secretName}`, keyId: expected });
