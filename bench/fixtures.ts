@@ -1,7 +1,7 @@
 /**
  * The synthesis benchmarks' project: N credentials on one RustFS provider, 5 consumers each (4
  * Deployments, 1 StatefulSet) across 50 namespaces, sealed delivery; and a ledger with generation 1
- * of each. Used by bench/cli-synth.ts (and meant for bench/synth.ts).
+ * of each. Used by bench/synth.ts and bench/cli-synth.ts.
  */
 import { Ledger, type LedgerEntry } from '../lib/project/ledger.js';
 

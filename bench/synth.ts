@@ -14,53 +14,9 @@ import { dirname, join } from 'node:path';
 import { ApiObject, App, Chart, type ApiObjectProps } from 'cdk8s';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { chartFromSpec, Ledger, RekeyApp, validateSpec, type LedgerEntry } from '../lib/index.js';
+import { chartFromSpec, RekeyApp, validateSpec } from '../lib/index.js';
 import { PROJECT_ROTATOR_BUNDLE } from '../lib/project/app.js';
-
-const FINGERPRINT = 'SHA256:sYSaGDLpv8JDiLtVx95zThKCTMP4rqDSd/WLpy+en4g';
-// Synthesis never decrypts: any base64 of the right size stands in for a sealed value.
-const SEALED = Buffer.alloc(2 + 512 + 40 + 16, 7).toString('base64');
-
-function spec(n: number): unknown {
-  const credentials = Array.from({ length: n }, (_, i) => ({
-    name: `cred-${i}`,
-    provider: 'rustfs',
-    identity: { kind: 'serviceAccount', name: `user-${i}` },
-    aliases: ['generic', 'rustfs', 'aws'],
-    extraKeys: { endpoint: 'http://rustfs.storage.svc:9000' },
-    delivery: { kind: 'sealed' },
-    targets: [{ namespace: `ns-${i % 50}`, secretName: `cred-${i}-s3` }],
-    consumers: Array.from({ length: 5 }, (_, j) => ({ kind: j === 4 ? 'StatefulSet' : 'Deployment', name: `app-${i}-${j}`, namespace: `ns-${i % 50}`, envFrom: {} })),
-    rotationPolicy: { mode: 'TimeBased', intervalDays: 30 },
-  }));
-  return {
-    apiVersion: 'rekey.dev/v1alpha1',
-    kind: 'RekeyConfig',
-    sealing: { certificate: 'cert.pem', fingerprint: FINGERPRINT },
-    rotator: { apiServer: { cidr: '10.0.0.1/32' } },
-    providers: [{ name: 'rustfs', kind: 'rustfs', endpoint: 'http://rustfs.storage.svc:9000', namespace: 'storage', podSelector: { app: 'rustfs' }, adminCredential: { secretName: 'admin' } }],
-    credentials,
-  };
-}
-
-function ledger(n: number): Ledger {
-  let l = Ledger.empty();
-  for (let i = 0; i < n; i++) {
-    const sealed = { accessKeyId: SEALED, secretAccessKey: SEALED };
-    const e: LedgerEntry = {
-      generation: 1,
-      provider: 'rustfs',
-      delivery: 'sealed',
-      accessKeyId: `AK${String(i).padStart(18, '0')}`,
-      rotatedAt: '2026-11-01T00:00:00.000Z',
-      certificateFingerprint: FINGERPRINT,
-      staging: { namespace: 'rekey-system', secretName: `rekey-cred-${i}-g1-staging`, scope: 'strict', sealed },
-      targets: [{ namespace: `ns-${i % 50}`, secretName: `cred-${i}-s3`, scope: 'strict', sealed }],
-    };
-    l = l.with(`cred-${i}`, e);
-  }
-  return l;
-}
+import { ledger, spec } from './fixtures.js';
 
 /** The rekey run: spec → constructs → dist/. Also dumps the objects and extra files it wrote, for the bare run. */
 function child(n: number, dump: string): void {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { RgwAdminClient } from '../../lib/providers/ceph-rgw/client.js';
 import type { IdentitySpec } from '../../lib/providers/provider.js';
 import { rgwDescribeMode, type RgwTestCluster } from '../support/rgw.js';
-import { startRgwHarness, stopRgwHarness } from '../support/rgw-harness.js';
+import { startRgwHarness, stopRgwHarness } from './rgw-harness.js';
 import { deliverSecret, deployment, pairOf, plan, record, setChecksum, stage, stalePodsHoldingOldKey, step, type Harness } from './harness.js';
 
 const mode = rgwDescribeMode('test/rotator/alternating.test.ts (real radosgw)');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { RgwAdminClient } from '../../lib/providers/ceph-rgw/client.js';
 import { rgwDescribeMode, type RgwTestCluster } from '../support/rgw.js';
-import { startRgwHarness, stopRgwHarness } from '../support/rgw-harness.js';
+import { startRgwHarness, stopRgwHarness } from './rgw-harness.js';
 import { deliverSecret, deployment, pairOf, plan, record, setChecksum, stage, stalePodsHoldingOldKey, step, type Harness } from './harness.js';
 
 const mode = rgwDescribeMode('test/rotator/rgw.test.ts (real radosgw)');

@@ -5,8 +5,8 @@
  * against radosgw; call `rgwDescribeMode` (./rgw.ts) first to skip or fail when it cannot run.
  */
 import { RgwAdminClient } from '../../lib/providers/ceph-rgw/client.js';
-import { setKeyPrefix, startHarness, type Harness } from '../rotator/harness.js';
-import { ensureRgw, type RgwTestCluster } from './rgw.js';
+import { setKeyPrefix, startHarness, type Harness } from './harness.js';
+import { ensureRgw, type RgwTestCluster } from '../support/rgw.js';
 
 export interface RgwHarness {
   readonly cluster: RgwTestCluster;
