@@ -38,6 +38,33 @@ function conflictHunk(path: string): string {
   return lines.slice(start, end + 1).map((l) => (l.length > 60 ? l.slice(0, 60) + '…' : l)).join(' ⏎ ');
 }
 
+/**
+ * GIVEN a project whose main has two branches, each rotating one credential: resets to main,
+ * merges them in the given order and returns the second merge's conflicts as `<path>: <first hunk>`.
+ */
+function mergeBranches(d: string, first: string, second: string): string[] {
+  git(d, 'checkout', '-q', '-f', 'main');
+  git(d, 'reset', '-q', '--hard', 'main');
+  git(d, 'clean', '-q', '-fdx');
+  git(d, 'checkout', '-q', '-B', `merge-${first}`);
+  expect(merge(d, first)).toEqual([]);
+  return merge(d, second).map((p) => {
+    const lines = readFileSync(join(d, p), 'utf8').split('\n');
+    const s = lines.findIndex((l) => l.startsWith('<<<<<<< '));
+    return `${p}: ${lines.slice(s, s + 6).map((l) => (l.length > 60 ? l.slice(0, 60) + '…' : l)).join(' ⏎ ')}`;
+  });
+}
+
+/** Makes, from main, one branch `<prefix>-<credential>` per credential that rotates it (committed). */
+async function rotationBranches(d: string, prefix: string, credentials: readonly string[]): Promise<void> {
+  for (const credential of credentials) {
+    git(d, 'checkout', '-q', '-b', `${prefix}-${credential}`, 'main');
+    expect((await cli(d, ['rotate', credential], new Date('2026-11-20T10:00:00.000Z'))).code).toBe(0);
+    git(d, 'add', '-A');
+    git(d, 'commit', '-q', '-m', `rotate ${credential}`);
+  }
+}
+
 let dir: string;
 beforeAll(async () => {
   // GIVEN main with both credentials rotated once
@@ -143,12 +170,7 @@ describe('two pull requests that each rotate a different credential for the firs
     git(dir2, 'add', '-A');
     git(dir2, 'commit', '-q', '-m', 'main');
     // AND one branch rotating recon, another reports, each for the first time
-    for (const credential of ['recon', 'reports']) {
-      git(dir2, 'checkout', '-q', '-b', `first-${credential}`, 'main');
-      expect((await cli(dir2, ['rotate', credential], new Date('2026-11-20T10:00:00.000Z'))).code).toBe(0);
-      git(dir2, 'add', '-A');
-      git(dir2, 'commit', '-q', '-m', `rotate ${credential}`);
-    }
+    await rotationBranches(dir2, 'first', ['recon', 'reports']);
   }, 60_000);
   afterAll(() => removeProject(dir2));
 
@@ -156,18 +178,7 @@ describe('two pull requests that each rotate a different credential for the firs
     ['first-recon', 'first-reports'],
     ['first-reports', 'first-recon'],
   ])('merge %s then %s: no conflict, both first rotations in the ledger, rekey check passes as merged', async (first, second) => {
-    git(dir2, 'checkout', '-q', '-f', 'main');
-    git(dir2, 'reset', '-q', '--hard', 'main');
-    git(dir2, 'clean', '-q', '-fdx');
-    git(dir2, 'checkout', '-q', '-B', `merge-${first}`);
-    expect(merge(dir2, first)).toEqual([]);
-    const conflicted = merge(dir2, second);
-    const hunk = (p: string) => {
-      const lines = readFileSync(join(dir2, p), 'utf8').split('\n');
-      const s = lines.findIndex((l) => l.startsWith('<<<<<<< '));
-      return lines.slice(s, s + 6).join(' ⏎ ');
-    };
-    expect(conflicted.map((p) => `${p}: ${hunk(p)}`)).toEqual([]);
+    expect(mergeBranches(dir2, first, second)).toEqual([]);
     const ledger = Ledger.load(join(dir2, 'rekey.ledger.yaml'));
     expect(ledger.names().map((n) => [n, ledger.get(n)!.generation])).toEqual([['recon', 1], ['reports', 1], ['uploads', 1]]);
     expect(await cli(dir2, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
@@ -184,12 +195,7 @@ describe.each(['flux', 'plain'] as const)('gitops %s: two rotation pull requests
     expect((await cli(dir3, ['rotate', 'uploads', 'reports'], NOW)).code).toBe(0);
     git(dir3, 'add', '-A');
     git(dir3, 'commit', '-q', '-m', 'main');
-    for (const credential of ['uploads', 'reports']) {
-      git(dir3, 'checkout', '-q', '-b', `stages-${credential}`, 'main');
-      expect((await cli(dir3, ['rotate', credential], new Date('2026-11-20T10:00:00.000Z'))).code).toBe(0);
-      git(dir3, 'add', '-A');
-      git(dir3, 'commit', '-q', '-m', `rotate ${credential}`);
-    }
+    await rotationBranches(dir3, 'stages', ['uploads', 'reports']);
   }, 60_000);
   afterAll(() => removeProject(dir3));
 
@@ -197,18 +203,7 @@ describe.each(['flux', 'plain'] as const)('gitops %s: two rotation pull requests
     ['stages-uploads', 'stages-reports'],
     ['stages-reports', 'stages-uploads'],
   ])('merge %s then %s: no file conflicts, and rekey check passes as merged', async (first, second) => {
-    git(dir3, 'checkout', '-q', '-f', 'main');
-    git(dir3, 'reset', '-q', '--hard', 'main');
-    git(dir3, 'clean', '-q', '-fdx');
-    git(dir3, 'checkout', '-q', '-B', `merge-${first}`);
-    expect(merge(dir3, first)).toEqual([]);
-    const conflicted = merge(dir3, second);
-    const hunk = (p: string) => {
-      const lines = readFileSync(join(dir3, p), 'utf8').split('\n');
-      const s = lines.findIndex((l) => l.startsWith('<<<<<<< '));
-      return lines.slice(s, s + 6).map((l) => (l.length > 60 ? l.slice(0, 60) + '…' : l)).join(' ⏎ ');
-    };
-    expect(conflicted.map((p) => `${p}: ${hunk(p)}`)).toEqual([]);
+    expect(mergeBranches(dir3, first, second)).toEqual([]);
     expect(await cli(dir3, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
   });
 });
