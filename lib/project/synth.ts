@@ -137,10 +137,24 @@ export async function renderProject(options: RenderProjectOptions): Promise<void
     dir,
     async () => {
       for (const done of recoverProject(dir, options.hook)) warn(`rekey: ${done}`);
+      const ledgerPath = join(dir, 'rekey.ledger.yaml');
+      const ledger = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
+      const before = existsSync(ledgerPath) ? readFileSync(ledgerPath, 'utf8') : undefined;
       const work = newWorkDir(dir);
       try {
-        await synthesize({ dir, outdir: join(work, 'dist'), warn });
-        commitWork(dir, work, { outdir: options.outdir ?? 'dist', ledger: false, hook: options.hook });
+        const model = await synthesize({ dir, outdir: join(work, 'dist'), warn, ledger });
+        // A credential added to the spec after the ledger was last written has no placeholder line
+        // there yet: without one, two pull requests that each rotate such a credential for the
+        // first time would insert their entries at the same place. The render that adds it to
+        // dist/ gives it its line (comments only: the ledger's content is unchanged).
+        const unplaced = before !== undefined && model.credentials.some((c) => !ledger.get(c.name) && !ledger.adopted(c.name) && !before.includes(`\n  # --- credential ${c.name}: never rotated ---\n`));
+        if (unplaced) {
+          ledger.withDeclared(model.credentials.map((c) => c.name)).save(join(work, 'rekey.ledger.yaml'), { mode: statSync(ledgerPath).mode & 0o7777 });
+          if (readFileSync(ledgerPath, 'utf8') !== before) {
+            throw new ValidationError('rekey.ledger.yaml changed while rekey synth ran: got a different file than the one read at the start. Nothing was written; run rekey synth again.', { code: 'LEDGER_CHANGED' });
+          }
+        }
+        commitWork(dir, work, { outdir: options.outdir ?? 'dist', ledger: unplaced, hook: options.hook });
       } finally {
         discardUncommitted(work);
       }

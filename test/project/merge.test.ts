@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ledger } from '../../lib/project/ledger.js';
@@ -205,5 +205,50 @@ describe.each(['flux', 'plain'] as const)('gitops %s: two rotation pull requests
   ])('merge %s then %s: no file conflicts, and rekey check passes as merged', async (first, second) => {
     expect(mergeBranches(dir3, first, second)).toEqual([]);
     expect(await cli(dir3, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
+  });
+});
+
+describe('a credential added to rekey.yaml after the ledger was last written', () => {
+  const RECON = `  - name: recon
+    provider: rustfs
+    identity: { kind: serviceAccount, name: recon }
+    aliases: [generic]
+    delivery: { kind: sealed }
+    targets:
+      - { namespace: recon, secretName: recon-s3 }
+    consumers:
+      - { kind: Deployment, name: recon, namespace: recon, envFrom: {} }
+`;
+  let dir4: string;
+  beforeAll(async () => {
+    // GIVEN main where uploads was rotated, and then recon was added to rekey.yaml and rendered (rekey synth)
+    dir4 = tempProject();
+    git(dir4, 'init', '-q', '-b', 'main');
+    expect((await cli(dir4, ['rotate', 'uploads'], NOW)).code).toBe(0);
+    git(dir4, 'add', '-A');
+    git(dir4, 'commit', '-q', '-m', 'main');
+    const specPath = join(dir4, 'rekey.yaml');
+    writeFileSync(specPath, readFileSync(specPath, 'utf8') + RECON);
+    expect((await cli(dir4, ['synth'])).code).toBe(0);
+    git(dir4, 'add', '-A');
+    git(dir4, 'commit', '-q', '-m', 'add recon');
+    // AND one branch rotating recon, another reports (sorted next to it), each for the first time
+    await rotationBranches(dir4, 'added', ['recon', 'reports']);
+  }, 60_000);
+  afterAll(() => removeProject(dir4));
+
+  it('WHEN rendered THEN the ledger gets its placeholder line and nothing else changes', () => {
+    const diff = git(dir4, 'diff', 'main~1', 'main', '--', 'rekey.ledger.yaml');
+    expect(diff.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual(['+  # --- credential recon: never rotated ---']);
+  });
+
+  it.each([
+    ['added-recon', 'added-reports'],
+    ['added-reports', 'added-recon'],
+  ])('merge %s then %s: no conflict, and rekey check passes as merged', async (first, second) => {
+    expect(mergeBranches(dir4, first, second)).toEqual([]);
+    const ledger = Ledger.load(join(dir4, 'rekey.ledger.yaml'));
+    expect(ledger.names().map((n) => [n, ledger.get(n)!.generation])).toEqual([['recon', 1], ['reports', 1], ['uploads', 1]]);
+    expect(await cli(dir4, ['check'])).toEqual({ code: 0, stdout: 'dist/ is up to date; rekey.ledger.yaml integrity holds\n', stderr: '' });
   });
 });
