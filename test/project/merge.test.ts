@@ -55,6 +55,29 @@ function mergeBranches(d: string, first: string, second: string): string[] {
   });
 }
 
+/** The fixture project's rekey.yaml, and recon: one more credential, sorted right before reports. */
+const FIXTURE_SPEC = readFileSync(join(process.cwd(), 'test/fixtures/project/rekey.yaml'), 'utf8');
+const RECON = `  - name: recon
+    provider: rustfs
+    identity: { kind: serviceAccount, name: recon }
+    aliases: [generic]
+    delivery: { kind: sealed }
+    targets:
+      - { namespace: recon, secretName: recon-s3 }
+    consumers:
+      - { kind: Deployment, name: recon, namespace: recon, envFrom: {} }
+`;
+
+/** A git repository of the fixture project (with `spec`) whose main has `rotated` rotated once. */
+async function gitMain(spec: string, rotated: readonly string[]): Promise<string> {
+  const d = tempProject(spec);
+  git(d, 'init', '-q', '-b', 'main');
+  expect((await cli(d, ['rotate', ...rotated], NOW)).code).toBe(0);
+  git(d, 'add', '-A');
+  git(d, 'commit', '-q', '-m', 'main');
+  return d;
+}
+
 /** Makes, from main, one branch `<prefix>-<credential>` per credential that rotates it (committed). */
 async function rotationBranches(d: string, prefix: string, credentials: readonly string[]): Promise<void> {
   for (const credential of credentials) {
@@ -150,25 +173,11 @@ describe('the same credential rotated on both branches', () => {
 describe('two pull requests that each rotate a different credential for the first time, next to each other in sorted order', () => {
   // recon and reports sort next to each other, before uploads: their ledger entries and their
   // dist/ sections would be inserted at the same place.
-  const SPEC = readFileSync(join(process.cwd(), 'test/fixtures/project/rekey.yaml'), 'utf8') +
-    `  - name: recon
-    provider: rustfs
-    identity: { kind: serviceAccount, name: recon }
-    aliases: [generic]
-    delivery: { kind: sealed }
-    targets:
-      - { namespace: recon, secretName: recon-s3 }
-    consumers:
-      - { kind: Deployment, name: recon, namespace: recon, envFrom: {} }
-`;
+  const SPEC = FIXTURE_SPEC + RECON;
   let dir2: string;
   beforeAll(async () => {
     // GIVEN main where only uploads was rotated (recon and reports never were)
-    dir2 = tempProject(SPEC);
-    git(dir2, 'init', '-q', '-b', 'main');
-    expect((await cli(dir2, ['rotate', 'uploads'], NOW)).code).toBe(0);
-    git(dir2, 'add', '-A');
-    git(dir2, 'commit', '-q', '-m', 'main');
+    dir2 = await gitMain(SPEC, ['uploads']);
     // AND one branch rotating recon, another reports, each for the first time
     await rotationBranches(dir2, 'first', ['recon', 'reports']);
   }, 60_000);
@@ -190,11 +199,7 @@ describe.each(['flux', 'plain'] as const)('gitops %s: two rotation pull requests
   let dir3: string;
   beforeAll(async () => {
     // GIVEN main (stage folders instead of one file) with both credentials rotated once
-    dir3 = tempProject(readFileSync(join(process.cwd(), 'test/fixtures/project/rekey.yaml'), 'utf8') + GITOPS);
-    git(dir3, 'init', '-q', '-b', 'main');
-    expect((await cli(dir3, ['rotate', 'uploads', 'reports'], NOW)).code).toBe(0);
-    git(dir3, 'add', '-A');
-    git(dir3, 'commit', '-q', '-m', 'main');
+    dir3 = await gitMain(FIXTURE_SPEC + GITOPS, ['uploads', 'reports']);
     await rotationBranches(dir3, 'stages', ['uploads', 'reports']);
   }, 60_000);
   afterAll(() => removeProject(dir3));
@@ -209,24 +214,10 @@ describe.each(['flux', 'plain'] as const)('gitops %s: two rotation pull requests
 });
 
 describe('a credential added to rekey.yaml after the ledger was last written', () => {
-  const RECON = `  - name: recon
-    provider: rustfs
-    identity: { kind: serviceAccount, name: recon }
-    aliases: [generic]
-    delivery: { kind: sealed }
-    targets:
-      - { namespace: recon, secretName: recon-s3 }
-    consumers:
-      - { kind: Deployment, name: recon, namespace: recon, envFrom: {} }
-`;
   let dir4: string;
   beforeAll(async () => {
     // GIVEN main where uploads was rotated, and then recon was added to rekey.yaml and rendered (rekey synth)
-    dir4 = tempProject();
-    git(dir4, 'init', '-q', '-b', 'main');
-    expect((await cli(dir4, ['rotate', 'uploads'], NOW)).code).toBe(0);
-    git(dir4, 'add', '-A');
-    git(dir4, 'commit', '-q', '-m', 'main');
+    dir4 = await gitMain(FIXTURE_SPEC, ['uploads']);
     const specPath = join(dir4, 'rekey.yaml');
     writeFileSync(specPath, readFileSync(specPath, 'utf8') + RECON);
     expect((await cli(dir4, ['synth'])).code).toBe(0);
