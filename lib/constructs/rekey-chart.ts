@@ -78,6 +78,9 @@ const MARKER = Symbol.for('rekey.RekeyChart');
 export const LEDGER_CONTEXT = 'rekey:ledger';
 const EMPTY_LEDGER: ILedger = { get: () => undefined };
 
+/** How many credentials never rotated get a warning line of their own; the rest share one line. */
+export const NEVER_ROTATED_LINES = 5;
+
 /**
  * The chart that holds rekey's credentials. Everything rekey renders into Kubernetes
  * objects lands in it; `extraFiles()` gives the files beside the manifests (Kustomize
@@ -109,6 +112,7 @@ export class RekeyChart extends Chart {
   private readonly bundleSource?: RotatorBundleSource;
   private infraRendered = false;
   private noticedPrevious = false;
+  private noticedNeverRotated = false;
   private readonly _credentials: Credential[] = [];
   private readonly warnedPlain = new Set<string>();
   private readonly warn: (message: string) => void;
@@ -163,9 +167,6 @@ export class RekeyChart extends Chart {
         value: undefined,
         fix: 'Add rotator.apiServer: {cidr: <API server endpoint, kubectl get endpoints kubernetes -n default>, port: 6443}: rotation pods may reach only DNS, the provider and the API server.',
       }, { subject: this });
-    }
-    if (!this.ledger.get(c.name)) {
-      this.warn(`rekey: credential ${c.name} has never been rotated: nothing is rendered for it yet. Run \`rekey rotate ${c.name}\`.`);
     }
     this._credentials.push(c);
   }
@@ -265,7 +266,29 @@ export class RekeyChart extends Chart {
   public _render(): void {
     this.renderInfra();
     for (const c of this._credentials) c._render();
+    this.noticeNeverRotated();
     this.noticePreviousCertificates();
+  }
+
+  /**
+   * One line per credential never rotated (nothing is rendered for it yet), up to
+   * {@link NEVER_ROTATED_LINES}; beyond that one more line counting and naming the rest, so
+   * the first rotation in a large project does not print a line per credential.
+   */
+  private noticeNeverRotated(): void {
+    if (this.noticedNeverRotated) return;
+    this.noticedNeverRotated = true;
+    const names = this._credentials.filter((c) => !this.ledger.get(c.name)).map((c) => c.name);
+    for (const name of names.slice(0, NEVER_ROTATED_LINES)) {
+      this.warn(`rekey: credential ${name} has never been rotated: nothing is rendered for it yet. Run \`rekey rotate ${name}\`.`);
+    }
+    const rest = names.slice(NEVER_ROTATED_LINES);
+    if (rest.length > 0) {
+      const shown = rest.slice(0, NEVER_ROTATED_LINES);
+      this.warn(
+        `rekey: ${rest.length} more ${rest.length === 1 ? 'credential has' : 'credentials have'} never been rotated: ${shown.join(', ')}${rest.length > shown.length ? `, … (\`rekey status\` lists them all)` : ''}. Run \`rekey rotate <credential>\` for each.`,
+      );
+    }
   }
 
   /** One line naming the credentials still sealed for a trusted previous certificate (they move at their next rotation), one naming trusted fingerprints no credential uses. */

@@ -310,6 +310,23 @@ describe('Credential rendering', () => {
     expect(validateManifests(docs)).toEqual([]);
   });
 
+  it.each([
+    [5, ['c0', 'c1', 'c2', 'c3', 'c4'], undefined],
+    [6, ['c0', 'c1', 'c2', 'c3', 'c4'], 'rekey: 1 more credential has never been rotated: c5. Run `rekey rotate <credential>` for each.'],
+    [
+      12,
+      ['c0', 'c1', 'c2', 'c3', 'c4'],
+      'rekey: 7 more credentials have never been rotated: c5, c6, c7, c8, c9, … (`rekey status` lists them all). Run `rekey rotate <credential>` for each.',
+    ],
+  ])('GIVEN %i credentials never rotated WHEN rendered THEN one line each for the first five, one line for the rest', (n, own, rest) => {
+    const warnings: string[] = [];
+    const { chart, provider } = setup(Ledger.empty(), { warn: (m) => warnings.push(m) });
+    for (let i = 0; i < n; i++) new Credential(chart, `c${i}`, { ...uploadsProps(provider), identity: { kind: 'serviceAccount' as const, name: `c${i}` }, targets: [{ namespace: 'web', secretName: `c${i}-s3` }] });
+    Testing.synth(chart);
+    chart.extraFiles(); // a second render warns nothing more
+    expect(warnings).toEqual([...own.map((c) => `rekey: credential ${c} has never been rotated: nothing is rendered for it yet. Run \`rekey rotate ${c}\`.`), ...(rest ? [rest] : [])]);
+  });
+
   it('renders nothing for a credential never rotated, and says so', () => {
     const warnings: string[] = [];
     const { chart, provider } = setup(Ledger.empty(), { warn: (m) => warnings.push(m) });
