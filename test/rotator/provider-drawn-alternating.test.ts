@@ -87,4 +87,43 @@ describe('aws-iam alternatingUsers with provider-drawn keys and external deliver
     expect(errors(d)).toEqual([]);
     noSecretInLogs(d);
   }, 240_000);
+
+  it('a stray key on the standby user: activate is refused before any change, and a retried Job refuses again instead of deleting it', async () => {
+    d = await startDrawn({ alternating: true });
+    const { h } = d;
+    const k1 = d.adopted.accessKeyId;
+    // someone made a key on the standby user (in the same second as the activate: IAM dates are whole seconds)
+    const stray = d.iam.seedKey(B).accessKeyId;
+    const before = JSON.stringify(d.iam.snapshot());
+    const refusal =
+      `aws-iam addKey: standby user ${B} holds a key other than the plan's previous key (none named): ${stray}: got ${A} [${k1}] and ${B} [${stray}]. ` +
+      `rekey revokes only the plan's previous key: check which key consumers use, finish or retry the previous rotation, or pass the right previousKeyId; nothing was changed`;
+    const unchanged = () => {
+      expect(JSON.stringify(d!.iam.snapshot())).toBe(before);
+      expect(d!.iam.requests.filter((r) => !['GetUser', 'ListAccessKeys', 'ListUserPolicies'].includes(r.action))).toEqual([]);
+      expect(stagedKey(d!, 2)).toBeUndefined();
+      expect(record(h, 2)).toBeUndefined();
+    };
+
+    const p2 = planOf(d, 2);
+    expect(await step(h, 'activate', p2)).toBe(3);
+    expect(errors(d).map((r) => [r.msg, r.code, r.exitCode])).toEqual([[refusal, 'UNEXPECTED_KEY', 3]]);
+    unchanged();
+
+    // the Job's retry (backoffLimit) a little later: the same refusal, the stray key is not taken for an orphan
+    h.kube.clock.advance(10);
+    expect(await step(h, 'activate', p2, { holder: 'rotator-pod-2' })).toBe(3);
+    expect(errors(d).map((r) => [r.msg, r.code, r.exitCode])).toEqual([[refusal, 'UNEXPECTED_KEY', 3], [refusal, 'UNEXPECTED_KEY', 3]]);
+    unchanged();
+    expect(h.logger.records.filter((r) => r.msg.includes('orphan'))).toEqual([]);
+
+    // its owner deletes the stray key: activate draws the new key on the standby user
+    d.iam.keys.delete(stray);
+    expect(await step(h, 'activate', p2, { holder: 'rotator-pod-3' })).toBe(0);
+    const k2 = record(h, 2)!.accessKeyId as string;
+    expect(holders(d)).toEqual({ [A]: [`${k1}:Active`], [B]: [`${k2}:Active`] });
+    expect(record(h, 2)).toMatchObject({ phase: 'activated', accessKeyId: k2, previousAccessKeyId: k1 });
+    expect(record(h, 2)!.orphansDeleted).toBeUndefined();
+    noSecretInLogs(d);
+  }, 60_000);
 });
