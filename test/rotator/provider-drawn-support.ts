@@ -100,6 +100,12 @@ export function stagedKey(d: DrawnHarness, gen: number): string | undefined {
   return typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : undefined;
 }
 
+/** How many of the test world's secrets (see {@link secretsOf}) appear in the log lines (a count: a failure prints no secret). */
+export function secretsInLogs(d: DrawnHarness): number {
+  const text = d.h.logger.lines.join('\n');
+  return secretsOf(d).filter((s) => text.includes(s)).length;
+}
+
 /** Every secret the test world holds: IAM-issued secrets and the admin secret. */
 export function secretsOf(d: DrawnHarness): string[] {
   return [...d.iam.issuedSecrets, ADMIN.secretAccessKey.reveal()];
