@@ -13,6 +13,8 @@ import type { RotationPlanInput } from '../../lib/core/plan.js';
 import { ADMIN, deployment, NS, plan, startHarness, TARGET, type Harness } from './harness.js';
 
 export const USER = 'uploads-svc';
+/** The two users of the `alternatingUsers` identity (`startDrawn({ alternating: true })`); the adopted key is on the first. */
+export const ALT_USERS = [`${USER}-a`, `${USER}-b`] as const;
 
 export interface DrawnHarness {
   readonly h: Harness;
@@ -23,15 +25,19 @@ export interface DrawnHarness {
   close(): Promise<void>;
 }
 
-/** A user with one adopted key, its pair in the store, an ExternalSecret (generation 1) and an env consumer. */
-export async function startDrawn(o: { readonly esoDelayTicks?: number; readonly extraKey?: 'active' | 'inactive' } = {}): Promise<DrawnHarness> {
+/**
+ * A user with one adopted key, its pair in the store, an ExternalSecret (generation 1) and an env consumer.
+ * `alternating`: the two users of {@link ALT_USERS} instead, the adopted key on the first (plan it with {@link alternatingIdentity}).
+ */
+export async function startDrawn(o: { readonly esoDelayTicks?: number; readonly extraKey?: 'active' | 'inactive'; readonly alternating?: boolean } = {}): Promise<DrawnHarness> {
   const store = new RemoteStore('vault');
   const h = await startHarness({ kubelet: { externalSecrets: { stores: { [STORE_KEY]: store }, delayTicks: o.esoDelayTicks ?? 2 } } });
   const iam = await IamServer.start({ admin: { accessKeyId: ADMIN.accessKeyId, secretAccessKey: ADMIN.secretAccessKey.reveal() }, now: () => h.kube.clock.now() });
-  iam.seedUser(USER);
-  const adopted = iam.seedKey(USER);
+  const [first, ...others] = o.alternating ? ALT_USERS : [USER];
+  for (const u of [first, ...others]) iam.seedUser(u);
+  const adopted = iam.seedKey(first);
   if (o.extraKey) {
-    const extra = iam.seedKey(USER);
+    const extra = iam.seedKey(first);
     if (o.extraKey === 'inactive') iam.keys.get(extra.accessKeyId)!.status = 'Inactive';
   }
   store.put(REMOTE_KEY, { accessKeyId: adopted.accessKeyId, secretAccessKey: adopted.secretAccessKey }, h.kube.clock.time(), 'setup');
@@ -65,6 +71,9 @@ export function drawnPlan(d: DrawnHarness, gen: number, over: Partial<RotationPl
   });
 }
 
+/** The plan's identity for {@link ALT_USERS} (pass as `drawnPlan`'s `identity`). */
+export const alternatingIdentity: RotationPlanInput['identity'] = { kind: 'alternatingUsers', name: USER, users: [ALT_USERS[0], ALT_USERS[1]] };
+
 /** Argo CD applies the ExternalSecret of generation `gen` (its spec carries the generation). */
 export function applyExternalSecret(d: DrawnHarness, gen: number): void {
   const cur = d.h.kube.registry.find(res('externalsecrets'), NS, TARGET);
@@ -89,6 +98,12 @@ export function stagedKey(d: DrawnHarness, gen: number): string | undefined {
   const s = d.h.kube.registry.find(res('secrets'), 'rekey-system', `rekey-uploads-g${gen}-staging`);
   const v = (s?.data as Obj | undefined)?.['access-key'];
   return typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : undefined;
+}
+
+/** How many of the test world's secrets (see {@link secretsOf}) appear in the log lines (a count: a failure prints no secret). */
+export function secretsInLogs(d: DrawnHarness): number {
+  const text = d.h.logger.lines.join('\n');
+  return secretsOf(d).filter((s) => text.includes(s)).length;
 }
 
 /** Every secret the test world holds: IAM-issued secrets and the admin secret. */

@@ -1,4 +1,6 @@
 import { drawKeyPair } from '../../core/keygen.js';
+import { planAlternate } from '../../providers/alternating.js';
+import { alternatingUserNames } from '../../providers/aws-iam/client.js';
 import { isProviderError, type AddKeyOptions, type IdentitySpec, type KeyInfo, type KeyPair, type ProviderClient } from '../../providers/provider.js';
 import { verifyAccepted } from '../../providers/s3/verify.js';
 import type { Step, StepContext } from '../context.js';
@@ -142,7 +144,8 @@ const fmt = (k: KeyInfo) => `${k.accessKeyId} (${k.status})`;
  *    staged one, and was created at or after this generation's draw marker, is an orphan of a
  *    lost reply: it was never staged, so nobody can hold its secret — it is deleted (logged by ID);
  * 3. the two-key limit, before any change: a `user` that still holds two keys (an inactive one
- *    counts) after that is refused with one line naming the key to delete;
+ *    counts) after that is refused with one line naming the key to delete; an `alternatingUsers`
+ *    standby user holding a key other than the plan's previous one is refused as addKey would;
  * 4. the marker (`drawStartedAt`) is written into the record BEFORE CreateAccessKey; the new pair
  *    goes to the staging Secret at once, then its ID into the record.
  * A lost CreateAccessKey reply (KEY_STATE_UNKNOWN) goes round again within the run.
@@ -182,6 +185,13 @@ async function drawAtProvider(ctx: StepContext, provider: ProviderClient, identi
             ? `Delete the one the consumers do not use (${del('<id>')}), and record the one they use with rekey adopt ${plan.credential} --access-key-id <id>`
             : `Delete ${others.map((k) => k.accessKeyId).join(' or ')}, whichever the consumers do not use (${del('<id>')}); the consumers should hold ${previous}`;
       throw rotationError(ctx, 'STEP_FAILED', `IAM user ${user} already holds the maximum of 2 access keys (an inactive key counts): got ${keys.map(fmt).join(' and ')}. ${fix}, then re-run activate; nothing was changed.`, { keyId: null });
+    }
+    if (identity.kind === 'alternatingUsers') {
+      // addKey's standby check, before any change: a refused run must leave no draw marker, or its
+      // re-run (a Job retry) would take the very key it refused for an orphan and delete it
+      const of = (user: string) => ({ user, keyIds: keys.filter((k) => k.owner === user && !orphans.includes(k)).map((k) => k.accessKeyId) });
+      const [a, b] = alternatingUserNames(identity);
+      planAlternate(provider.kind, identity.name, [of(a), of(b)], options, undefined);
     }
     for (const o of orphans) {
       log('warn', `deleting orphan key ${o.accessKeyId}: created ${o.createdAt} after the draw started at ${rec!.drawStartedAt}, never staged (a lost CreateAccessKey reply)`, { orphanKeyId: o.accessKeyId });
