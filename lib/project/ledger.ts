@@ -135,9 +135,13 @@ export class Ledger {
    * file is read (never a symbolic link, FIFO or device), of at most 16 MiB.
    */
   public static load(path: string, displayName = basename(path)): Ledger {
+    return Ledger.read(path, displayName).ledger;
+  }
+
+  /** {@link load}, with the text it was parsed from (undefined when there is no file). */
+  public static read(path: string, displayName = basename(path)): { readonly ledger: Ledger; readonly text: string | undefined } {
     const text = readRegularFile(path, displayName, `Restore it from git (git checkout -- ${displayName}).`);
-    if (text === undefined) return Ledger.empty();
-    return Ledger.parse(text, displayName);
+    return { ledger: text === undefined ? Ledger.empty() : Ledger.parse(text, displayName), text };
   }
 
   /** Parses ledger text (see load). */

@@ -138,8 +138,7 @@ export async function renderProject(options: RenderProjectOptions): Promise<void
     async () => {
       for (const done of recoverProject(dir, options.hook)) warn(`rekey: ${done}`);
       const ledgerPath = join(dir, 'rekey.ledger.yaml');
-      const ledger = Ledger.load(ledgerPath, 'rekey.ledger.yaml');
-      const before = existsSync(ledgerPath) ? readFileSync(ledgerPath, 'utf8') : undefined;
+      const { ledger, text: before } = Ledger.read(ledgerPath, 'rekey.ledger.yaml');
       const work = newWorkDir(dir);
       try {
         const model = await synthesize({ dir, outdir: join(work, 'dist'), warn, ledger });

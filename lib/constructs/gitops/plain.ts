@@ -65,8 +65,11 @@ export function plainReadme(objects: readonly StagedObject[], credentials: reado
     const docs = objects.filter((o) => o.stage === s).map((o) => meta(o.object));
     const dir = `dist/stages/${s.folder}`;
     lines.push(`## ${s.index}. ${s.name}`, '', '```sh', `[ -z "$(kubectl kustomize ${dir})" ] || kubectl apply --server-side -k ${dir}`);
-    lines.push(...waits(docs.filter((d) => credentialOf(d) === undefined || !credentials.includes(credentialOf(d)!))));
-    for (const c of credentials) lines.push(`# credential ${c}`, ...waits(docs.filter((d) => credentialOf(d) === c)));
+    const byCredential = new Map<string | undefined, Meta[]>(credentials.map((c) => [c, []]));
+    const others: Meta[] = [];
+    for (const d of docs) (byCredential.get(credentialOf(d)) ?? others).push(d);
+    lines.push(...waits(others));
+    for (const c of credentials) lines.push(`# credential ${c}`, ...waits(byCredential.get(c)!));
     lines.push('```', '');
   }
   lines.push(
