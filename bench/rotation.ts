@@ -26,7 +26,7 @@ import { RgwAdminClient } from '../lib/providers/ceph-rgw/client.js';
 import type { KeyPair } from '../lib/providers/provider.js';
 import { res, type KubeObject, type Obj } from '../test/support/kube/index.js';
 import { ensureRgw } from '../test/support/rgw.js';
-import { plan, startHarness, step, type Harness } from '../test/rotator/harness.js';
+import { plan, secretOfPair, startHarness, step, type Harness } from '../test/rotator/harness.js';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 
@@ -176,16 +176,6 @@ const SHAPE: Record<string, { ns: string; target: string; consumers: { kind: 'De
 
 const pairOf = (): KeyPair => ({ accessKeyId: `RKB${randomBytes(9).toString('hex').toUpperCase()}`.slice(0, 20), secretAccessKey: SecretValue.fromString(randomBytes(20).toString('base64url').slice(0, 40)) });
 
-function targetSecret(ns: string, name: string, p: KeyPair): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: ns, annotations: { 'rekey.dev/access-key-id': p.accessKeyId } },
-    type: 'Opaque',
-    data: { 'access-key': Buffer.from(p.accessKeyId).toString('base64'), 'secret-key': p.secretAccessKey.revealBytes().toString('base64') },
-  };
-}
-
 function workload(ns: string, target: string, c: (typeof SHAPE)[string]['consumers'][number], checksum: string): KubeObject {
   const container = c.mode === 'envFrom' ? { name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: target } }] } : { name: 'app', image: 'app:1', env: [{ name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: target, key: 'access-key' } } }] };
   const template = { metadata: { labels: { app: c.name }, annotations: { 'rekey.dev/checksum': checksum } }, spec: { containers: [container] } };
@@ -231,7 +221,7 @@ try {
       await admin.addKey({ kind: 'user', name: uid } as never, g1);
     }
     const shape = SHAPE[c.name]!;
-    h.kube.apply(targetSecret(shape.ns, shape.target, s.g1));
+    h.kube.apply(secretOfPair(s.g1, shape.target, shape.ns));
     for (const w of shape.consumers) h.kube.apply(workload(shape.ns, shape.target, w, 'g1'));
   }
   await h.kube.settle({ maxTicks: 2000 });
@@ -267,7 +257,7 @@ try {
     const fake0 = h.kube.clock.nowMs();
     if ((await step(h, 'activate', p, { logger })) !== 0) throw new Error(`${name}: activate failed: ${logger.records.filter((r) => r.level === 'error').map((r) => r.msg).join(' | ')}`);
     const cur = h.kube.registry.get(res('secrets'), shape.ns, shape.target);
-    h.kube.registry.update(res('secrets'), shape.ns, shape.target, { ...targetSecret(shape.ns, shape.target, s.g2), metadata: { ...cur.metadata, annotations: { 'rekey.dev/access-key-id': s.g2.accessKeyId } } });
+    h.kube.registry.update(res('secrets'), shape.ns, shape.target, { ...secretOfPair(s.g2, shape.target, shape.ns), metadata: { ...cur.metadata, annotations: { 'rekey.dev/access-key-id': s.g2.accessKeyId } } });
     if ((await step(h, 'deliver', p, { logger })) !== 0) throw new Error(`${name}: deliver failed`);
     for (const w of shape.consumers) {
       const def = res(w.kind === 'Deployment' ? 'deployments' : 'statefulsets');

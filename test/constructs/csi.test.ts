@@ -2,11 +2,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
-import { AliasSet, Credential, Delivery, Ledger, Provider, RekeyChart, type LedgerEntry } from '../../lib/index.js';
+import { AliasSet, Credential, Delivery, Ledger, type LedgerEntry } from '../../lib/index.js';
 import type { CsiDeliveryOptions } from '../../lib/constructs/deliveries/delivery.js';
 import { parsePlanText } from '../../lib/core/plan.js';
 import { validateManifests } from '../support/validate.js';
-import { API_SERVER, FAKE_BUNDLE } from './fixtures.js';
+import { setup as chartWithProvider } from './fixtures.js';
 
 const VAULT: CsiDeliveryOptions = {
   provider: 'vault',
@@ -39,15 +39,7 @@ function csiEntry(generation = 2, targets: Array<[string, string]> = [['web', 'u
 }
 
 function setup(options: { delivery?: CsiDeliveryOptions; generation?: number; aliases?: AliasSet[]; extraKeys?: Record<string, string> } = {}) {
-  const app = Testing.app();
-  const chart = new RekeyChart(app, 'rekey', { ledger: Ledger.empty().with('uploads', csiEntry(options.generation)), warn: () => undefined, rotator: { apiServer: API_SERVER }, rotatorBundle: FAKE_BUNDLE });
-  const provider = new Provider(chart, 'rustfs', {
-    kind: 'rustfs',
-    endpoint: 'http://rustfs.storage.svc:9000',
-    namespace: 'storage',
-    podSelector: { 'app.kubernetes.io/name': 'rustfs' },
-    adminCredential: { secretName: 'rustfs-admin' },
-  });
+  const { app, chart, provider } = chartWithProvider(Ledger.empty().with('uploads', csiEntry(options.generation)));
   const make = () =>
     new Credential(chart, 'uploads', {
       provider,

@@ -13,6 +13,7 @@ import { res, type KubeObject, type Obj } from '../support/kube/index.js';
 import { rgwDescribeMode } from '../support/rgw.js';
 import { CONSUMERS_OF, copyExample, EXAMPLE_NAMESPACES, helmConsumers, TARGET_OF, type ExampleCredential } from './example.js';
 import { E2E, prerequisites, ROTATOR_NS, syncOrder, workloadHealthy, type Manifest } from './harness.js';
+import { nonJsonRotatorLines } from './pod-process.js';
 import { RustfsProvider, type E2EProvider } from './providers.js';
 
 const pre = prerequisites();
@@ -213,16 +214,7 @@ export function exampleSuite(v: Variant): void {
       const leaks = outputs.flatMap((o) => secrets.filter((s) => o.text.includes(s) || o.text.includes(Buffer.from(s).toString('base64'))).map(() => o.who));
       expect(leaks).toEqual([]);
       for (const cm of e.kube.registry.list(res('configmaps'), ROTATOR_NS)) for (const s of secrets) expect(JSON.stringify(cm.data ?? {})).not.toContain(s);
-      const notJson = e.pods.runs
-        .filter((r) => r.container === 'rotator')
-        .flatMap((r) => `${r.stdout}${r.stderr}`.split('\n').filter(Boolean).filter((l) => {
-          try {
-            return typeof JSON.parse(l) !== 'object';
-          } catch {
-            return true;
-          }
-        }));
-      expect(notJson).toEqual([]);
+      expect(nonJsonRotatorLines(e.pods.runs)).toEqual([]);
     });
   });
 }

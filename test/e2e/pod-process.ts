@@ -23,6 +23,19 @@ import { res, type FakeKube, type KubeObject, type Obj } from '../support/kube/i
 export const HARNESS_ENV = ['KUBECONFIG', 'NODE_OPTIONS (clock shim)', 'HOSTNAME (the kubelet sets it to the pod name)', 'PATH'] as const;
 
 /** What one container process printed. */
+/** Every line a rotator container wrote that is not one JSON object, as `<pod>: <line, first 120 characters>`. */
+export function nonJsonRotatorLines(runs: readonly ContainerRun[]): string[] {
+  return runs
+    .filter((r) => r.container === 'rotator')
+    .flatMap((r) => `${r.stdout}${r.stderr}`.split('\n').filter(Boolean).filter((l) => {
+      try {
+        return typeof JSON.parse(l) !== 'object';
+      } catch {
+        return true;
+      }
+    }).map((l) => `${r.pod}: ${l.slice(0, 120)}`));
+}
+
 export interface ContainerRun {
   readonly pod: string;
   readonly container: string;

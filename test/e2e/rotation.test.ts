@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { res, type Obj } from '../support/kube/index.js';
 import { APP_NS, consumers, CRED, E2E, prerequisites, ROTATOR_NS, TARGET, unauthorised, type Manifest, type RbacFinding } from './harness.js';
+import { nonJsonRotatorLines } from './pod-process.js';
 
 const pre = prerequisites();
 const d = pre ? describe : describe.skip;
@@ -173,16 +174,7 @@ d('rotation Jobs rendered by rekey rotate, run as the cluster would', () => {
 
   it("every line the rotator writes is one JSON object (no Node warnings in its log)", () => {
     if (failure) throw failure;
-    const notJson = e.pods.runs
-      .filter((r) => r.container === 'rotator')
-      .flatMap((r) => `${r.stdout}${r.stderr}`.split('\n').filter(Boolean).filter((l) => {
-        try {
-          return typeof JSON.parse(l) !== 'object';
-        } catch {
-          return true;
-        }
-      }).map((l) => `${r.pod}: ${l.slice(0, 120)}`));
-    expect(notJson).toEqual([]);
+    expect(nonJsonRotatorLines(e.pods.runs)).toEqual([]);
   });
 
   function rbacFindings(): [string, RbacFinding][] {

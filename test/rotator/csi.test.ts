@@ -10,7 +10,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { PlanCsi, RotationPlanInput } from '../../lib/core/plan.js';
 import { judgeCsi, referenceOf } from '../../lib/rotator/evidence.js';
 import { RemoteStore, res, type KubeObject, type Obj } from '../support/kube/index.js';
-import { deployment, keyActive, minioAdmin, NS, pairOf, plan, record, setChecksum, stage, startHarness, step, TARGET, type Harness } from './harness.js';
+import { deployment, fileDeployment, keyActive, minioAdmin, NS, pairOf, plan, record, setChecksum, stage, startHarness, step, TARGET, type Harness } from './harness.js';
 
 const POLL = 120;
 const REPUBLISH = 60;
@@ -62,21 +62,7 @@ function envConsumer(name: string, replicas: number, checksum: string): KubeObje
 }
 
 /** A file consumer: it mounts the CSI volume and re-reads the files. */
-function fileConsumer(name: string, replicas: number): KubeObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image: 'app:1', volumeMounts: [{ name: csiVolume.name, mountPath: '/var/run/s3', readOnly: true }] }], volumes: [csiVolume] },
-      },
-    },
-  };
-}
+const fileConsumer = (name: string, replicas: number): KubeObject => fileDeployment(name, replicas, NS, csiVolume, '/var/run/s3');
 
 const csiPlan = (gen: number): RotationPlanInput =>
   plan(h, gen, {

@@ -121,7 +121,11 @@ export function stage(h: Harness, gen: number): void {
 
 /** The target Secret's body with generation `gen`'s pair (as the sealed-secrets controller would write it). */
 export function targetSecret(gen: number, name = TARGET, ns = NS): KubeObject {
-  const p = pairOf(gen);
+  return secretOfPair(pairOf(gen), name, ns);
+}
+
+/** A target Secret `ns/name` holding pair `p` under the generic alias, annotated with its key ID. */
+export function secretOfPair(p: KeyPair, name = TARGET, ns = NS): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -297,8 +301,11 @@ export function jobOf(h: Harness, cron: string, job: string, ns = NS): KubeObjec
   };
 }
 
-/** A Deployment that mounts the target as files (no subPath): re-reads it, needs no restart. */
-export function fileDeployment(name: string, replicas: number, ns = NS): KubeObject {
+/**
+ * A Deployment that mounts the target as files (no subPath): re-reads it, needs no restart.
+ * `volume` is the target Secret by default (a CSI volume for csi delivery), mounted at `mountPath`.
+ */
+export function fileDeployment(name: string, replicas: number, ns = NS, volume: Obj = { name: 's3', secret: { secretName: TARGET } }, mountPath = '/etc/s3'): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -309,8 +316,8 @@ export function fileDeployment(name: string, replicas: number, ns = NS): KubeObj
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: 'app', image: 'app:1', volumeMounts: [{ name: 's3', mountPath: '/etc/s3', readOnly: true }] }],
-          volumes: [{ name: 's3', secret: { secretName: TARGET } }],
+          containers: [{ name: 'app', image: 'app:1', volumeMounts: [{ name: volume.name, mountPath, readOnly: true }] }],
+          volumes: [volume],
         },
       },
     },
